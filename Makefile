@@ -1,0 +1,42 @@
+# crnngan: `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+UI_PORT ?= 5000
+WORKERS ?= 1
+export DVC_NO_ANALYTICS := 1
+export PYTHONUNBUFFERED := 1
+
+.PHONY: help setup repro paper test bench tune ui clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# requirements.lock pins every package; torch==2.13.0 resolves to the local CPU wheel here.
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[test]'
+	@touch $(STAMP)
+
+setup: $(STAMP)  ## create .venv and install the pinned dependencies (idempotent)
+
+repro: setup  ## run the whole pipeline (dvc repro) on params.yaml and the embedded corpus
+	$(VENV)/bin/dvc repro
+
+test: setup  ## run the test suite (what CI runs)
+	$(PY) -m pytest
+
+bench: setup  ## measure throughput; writes bench/results.json
+	$(PY) -m crnngan.bench --out bench/results.json
+
+ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:$(UI_PORT)
+	@mkdir -p mlruns
+	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
+		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port $(UI_PORT)
+
+clean:  ## remove pipeline outputs, runs and caches (keeps .venv)
+	rm -rf data/corpus data/processed models samples metrics plots reports mlruns dvc_plots .pytest_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,239 @@
+"""Typed view of ``params.yaml``.
+
+``params.yaml`` is the single source of hyperparameters. Each top-level section maps onto
+one frozen dataclass below; :func:`load_params` builds them and fails fast, naming the
+offending key, on unknown keys, missing keys and values of the wrong type. Stage scripts
+read only the sections they list in ``dvc.yaml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
+
+
+class ConfigError(ValueError):
+    """A params file that does not match the schema; the message names the key."""
+
+
+@dataclass(frozen=True)
+class CorpusConfig:
+    """Stage ``corpus``: which music21-bundled works become the default MIDI corpus."""
+
+    composers: tuple[str, ...] = ("bach", "mozart", "haydn", "beethoven")
+    max_works_per_composer: int = 100  # 0 = every work of the composer
+    formats: tuple[str, ...] = (".mxl", ".xml", ".musicxml", ".krn")  # scores, not analyses
+    workers: int = 0  # 0 = one per core
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the MIDI comes from. ``data/corpus`` is the embedded corpus (stage ``corpus``)."""
+
+    midi_dir: str = "data/corpus"
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """Stage ``preprocess``: MIDI -> tone events, splits, segments, normalisation."""
+
+    segment_length: int = 100  # events per training segment (the paper: 100)
+    segment_hop: int = 50  # events between segment starts
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_salt: str = "crnngan"  # changes every song's split at once; never one at a time
+    include_drums: bool = False
+    min_notes: int = 8
+    max_notes: int = 200_000
+    max_gap_seconds: float = 120.0  # a silence longer than this marks a file as absurd
+    max_duration_seconds: float = 3600.0
+    max_file_mb: float = 20.0
+    pitch_feature: str = "frequency"  # model input: Hz as in the paper, or "midi"
+    tones_per_step: tuple[int, ...] = (1, 3)  # write segments for these step layouts
+    workers: int = 0  # 0 = one per core
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Settings shared by every model's training run (not the algorithm)."""
+
+    accelerator: str = "auto"
+    devices: str = "auto"
+    precision: str = "32-true"
+    num_workers: int = 0
+    deterministic: bool = True
+    log_every_n_epochs: int = 1  # paper statistics + samples on the fixed-noise batch
+    fixed_noise_samples: int = 8
+    limit_train_batches: float = 1.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model's architecture and optimisation (a section under ``models``).
+
+    ``kind`` is ``gan`` for C-RNN-GAN / C-RNN-GAN-3 and ``baseline`` for the RNN baseline.
+    """
+
+    kind: str = "gan"
+    tones_per_step: int = 1
+    hidden_g: int = 350
+    hidden_d: int = 350
+    layers_g: int = 2
+    layers_d: int = 2
+    noise_dim: int = 4
+    dropout: float = 0.5
+    batch_size: int = 20
+    epochs: int = 10
+    pretrain_epochs: int = 6
+    curriculum_step: int = 4  # pretraining length = min(step * (epoch + 1), segment_length)
+    optimizer: str = "sgd"
+    lr_g: float = 0.1
+    lr_d: float = 0.05
+    momentum: float = 0.0
+    l2: float = 0.0
+    clip_norm: float = 5.0
+    feature_matching: bool = True
+    freeze_ratio: float = 0.7  # freeze a player whose loss < ratio * the other's; 0 = never
+    label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class SampleConfig:
+    """Stage ``sample``: how many songs of which length each trained model writes."""
+
+    count: int = 32
+    length: int = 100
+    seed: int = 1234
+
+
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """Stage ``evaluate``: statistics over generated songs and real windows."""
+
+    polyphony_tolerance: float = 0.0  # seconds between onsets that still count as together
+    legacy: bool = False  # reproduce the original code's metric quirks
+    real_windows: int = 200  # real test-split windows, of the generated length
+    bootstrap: int = 1000
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class MlflowConfig:
+    experiment: str = "crnngan"
+
+
+@dataclass(frozen=True)
+class Params:
+    seed: int = 42
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    models: dict[str, ModelConfig] = field(default_factory=dict)
+    sample: SampleConfig = field(default_factory=SampleConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    mlflow: MlflowConfig = field(default_factory=MlflowConfig)
+    # The Optuna section is validated by crnngan.tune, which owns its schema.
+    tune: dict[str, Any] = field(default_factory=dict)
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` and convert it (lists -> tuples)."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return build(tp, value, key)
+    if origin is dict:
+        _, val_tp = typing.get_args(tp)
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return {k: _coerce(v, val_tp, f"{key}.{k}") for k, v in value.items()}
+    if origin is tuple:
+        (item_tp, _) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+        return tuple(_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value))
+    if tp is Any:
+        return value
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is int and isinstance(value, bool) or not isinstance(value, tp):
+        raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def build(cls: type, mapping: Mapping[str, Any], prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from ``mapping``; unknown keys and wrong types raise."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(mapping) - names)
+    if unknown:
+        where = f"{prefix}." if prefix else ""
+        raise ConfigError(f"unknown key {where}{unknown[0]} (allowed: {', '.join(sorted(names))})")
+    kwargs = {
+        name: _coerce(value, hints[name], f"{prefix}.{name}" if prefix else name)
+        for name, value in mapping.items()
+    }
+    return cls(**kwargs)
+
+
+def _check(params: Params) -> None:
+    """Value checks that types alone cannot express."""
+    for name in params.models:
+        if name not in MODEL_NAMES:
+            raise ConfigError(f"unknown key models.{name} (allowed: {', '.join(MODEL_NAMES)})")
+    for name, m in params.models.items():
+        where = f"models.{name}"
+        if m.kind not in ("gan", "baseline"):
+            raise ConfigError(f"{where}.kind: expected 'gan' or 'baseline', got {m.kind!r}")
+        if m.optimizer not in ("sgd", "adam"):
+            raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
+        for key in ("tones_per_step", "hidden_g", "hidden_d", "layers_g", "layers_d", "noise_dim",
+                    "batch_size", "curriculum_step"):
+            if getattr(m, key) < 1:
+                raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
+        if not 0.0 <= m.dropout < 1.0:
+            raise ConfigError(f"{where}.dropout: must be in [0, 1), got {m.dropout}")
+        if m.epochs < 0 or m.pretrain_epochs < 0:
+            raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
+    p = params.preprocess
+    if p.segment_length < 2 or p.segment_hop < 1:
+        raise ConfigError("preprocess.segment_length must be >= 2 and segment_hop >= 1")
+    if not (0 <= p.val_fraction < 1 and 0 <= p.test_fraction < 1
+            and p.val_fraction + p.test_fraction < 1):
+        raise ConfigError("preprocess.val_fraction/test_fraction: each in [0, 1), sum < 1")
+    if p.pitch_feature not in ("frequency", "midi"):
+        raise ConfigError(f"preprocess.pitch_feature: expected 'frequency' or 'midi', got {p.pitch_feature!r}")
+    for name, m in params.models.items():
+        if m.tones_per_step not in p.tones_per_step:
+            raise ConfigError(f"models.{name}.tones_per_step={m.tones_per_step} is not in "
+                              f"preprocess.tones_per_step {list(p.tones_per_step)}")
+    if params.sample.count < 1 or params.sample.length < 1:
+        raise ConfigError("sample.count and sample.length must be >= 1")
+
+
+def parse_params(raw: Mapping[str, Any]) -> Params:
+    """Validate an already-loaded params mapping."""
+    params = build(Params, raw or {})
+    _check(params)
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    """Read and validate ``params.yaml``."""
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    return parse_params(raw)
+
+
+def as_dict(obj: Any) -> dict[str, Any]:
+    """Plain-dict form of a config dataclass (for logging and checkpoints)."""
+    return dataclasses.asdict(obj)

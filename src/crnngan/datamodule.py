@@ -1,0 +1,67 @@
+"""Lightning DataModule serving the preprocessed feature windows to training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .dataset import load_segments
+
+
+class SegmentDataModule(pl.LightningDataModule):
+    """Batches (B, L, 1 + 3k) float32 of normalised segments for ``tones_per_step`` k.
+
+    Shuffling uses a generator seeded from ``seed`` so the batch order is reproducible;
+    data lives in memory (the corpus is small), which makes workers fork-safe and cheap.
+    With several devices Lightning swaps in a DistributedSampler itself.
+    """
+
+    def __init__(self, data_dir: str | Path, tones_per_step: int, batch_size: int,
+                 num_workers: int = 0, seed: int = 0) -> None:
+        super().__init__()
+        self.data_dir = Path(data_dir)
+        self.tones_per_step = tones_per_step
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.splits: dict[str, torch.Tensor] = {}
+
+    @property
+    def num_features(self) -> int:
+        return 1 + 3 * self.tones_per_step
+
+    @property
+    def segment_length(self) -> int:
+        self.setup()
+        return int(self.splits["train"].shape[1])
+
+    def setup(self, stage: str | None = None) -> None:
+        if not self.splits:
+            self.splits = {k: torch.from_numpy(np.ascontiguousarray(v))
+                           for k, v in load_segments(self.data_dir, self.tones_per_step).items()}
+            if len(self.splits["train"]) == 0:
+                raise ValueError(f"no training segment for tones_per_step={self.tones_per_step} "
+                                 f"in {self.data_dir}: lower preprocess.segment_length")
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        gen = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            TensorDataset(self.splits[split]),
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=gen if shuffle else None,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        # An empty validation split (tiny corpora) must not break fitting.
+        return self._loader("val", shuffle=False) if len(self.splits["val"]) else []

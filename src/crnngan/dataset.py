@@ -1,0 +1,276 @@
+"""From a folder of MIDI files to a split, segmented, normalised dataset on disk.
+
+On-disk layout written by :func:`save_dataset` (no pickles; ``np.load(allow_pickle=False)``):
+
+* ``songs.npz``: ``events`` (N, 4) float32 of all usable songs back to back, ``offsets``
+  (S + 1,) int64 song boundaries, ``split`` (S,) int8 (0 train, 1 val, 2 test), ``names``
+  (S,) str, ``content_hash`` (S,) str;
+* ``normalizer.json``: the :class:`~crnngan.representation.Normalizer` fitted on train;
+* ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, 1 + 3k) float32
+  for every ``tones_per_step`` k that a model uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from tqdm import tqdm
+
+from .config import PreprocessConfig
+from .constants import DT
+from .midi_io import MidiReadError, read_notes
+from .representation import Normalizer, events_to_steps, notes_to_events, segment_starts
+
+SPLITS = ("train", "val", "test")
+
+
+def assign_split(content_hash: str, salt: str, val_fraction: float, test_fraction: float) -> int:
+    """Split of one song from its content hash alone (0 train, 1 val, 2 test).
+
+    Depends on nothing but the song's own bytes and the salt, so adding or removing other
+    files never moves a song, and identical songs always share a split.
+    """
+    digest = hashlib.sha256(f"{salt}:{content_hash}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2.0**64  # uniform in [0, 1)
+    if u < test_fraction:
+        return 2
+    if u < test_fraction + val_fraction:
+        return 1
+    return 0
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """Outcome of reading one file: events, or the reason it was skipped."""
+
+    path: str
+    events: np.ndarray | None = None
+    reason: str = ""
+    detail: str = ""
+    drum_notes: int = 0
+
+
+def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
+    """Read one file into events, or say why it is unusable (never raises on bad input)."""
+    try:
+        size = os.path.getsize(path)
+        if size == 0:
+            return FileResult(path, reason="empty", detail="0 bytes")
+        if size > cfg.max_file_mb * 2**20:
+            return FileResult(path, reason="absurd", detail=f"{size / 2**20:.1f} MiB file")
+        notes = read_notes(path, include_drums=cfg.include_drums)
+    except MidiReadError as exc:
+        return FileResult(path, reason=exc.reason, detail=exc.detail)
+    except OSError as exc:
+        return FileResult(path, reason="unreadable", detail=str(exc))
+    if len(notes) > cfg.max_notes:
+        return FileResult(path, reason="absurd", detail=f"{len(notes)} notes (> {cfg.max_notes})")
+    events = notes_to_events(notes.onsets, notes.ends, notes.pitches, notes.velocities)
+    gap = float(events[:, DT].max())
+    end = float(notes.ends.max())
+    if gap > cfg.max_gap_seconds:
+        return FileResult(path, reason="absurd", detail=f"{gap:.0f} s without an onset")
+    if end > cfg.max_duration_seconds:
+        return FileResult(path, reason="absurd", detail=f"{end:.0f} s long")
+    if len(events) < cfg.min_notes:
+        return FileResult(path, reason="too-few-notes", detail=f"{len(events)} < {cfg.min_notes}")
+    return FileResult(path, events=events, drum_notes=notes.drum_notes)
+
+
+def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:
+    return load_song(*args)
+
+
+def load_songs(paths: Iterable[Path], cfg: PreprocessConfig, workers: int = 0) -> list[FileResult]:
+    """Read files in parallel (``workers`` processes, 0 = one per core), in input order."""
+    jobs = [(str(p), cfg) for p in paths]
+    n = workers or os.cpu_count() or 1
+    bar = dict(total=len(jobs), desc="preprocess", unit="file", mininterval=1.0)
+    if n == 1 or len(jobs) < 4:
+        return [load_song(*j) for j in tqdm(jobs, **bar)]
+    with mp.get_context("spawn").Pool(min(n, len(jobs))) as pool:
+        return list(tqdm(pool.imap(_load_song_star, jobs, chunksize=4), **bar))
+
+
+@dataclass
+class SongSet:
+    """All usable songs, back to back. See the module docstring for the arrays."""
+
+    events: np.ndarray
+    offsets: np.ndarray
+    split: np.ndarray
+    names: np.ndarray
+    content_hash: np.ndarray
+
+    def song(self, i: int) -> np.ndarray:
+        return self.events[self.offsets[i]:self.offsets[i + 1]]
+
+    def songs(self, split: int) -> list[np.ndarray]:
+        return [self.song(i) for i in np.flatnonzero(self.split == split)]
+
+    def save(self, path: Path) -> None:
+        np.savez(path, events=self.events, offsets=self.offsets, split=self.split,
+                 names=self.names, content_hash=self.content_hash)
+
+    @classmethod
+    def load(cls, path: Path) -> "SongSet":
+        with np.load(path, allow_pickle=False) as z:
+            return cls(**{k: z[k] for k in ("events", "offsets", "split", "names", "content_hash")})
+
+
+def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
+                  ) -> tuple[SongSet, list[dict[str, str]]]:
+    """Keep usable songs, drop exact duplicates (same events), assign splits.
+
+    Returns the songs and one skip record per dropped file (duplicates included).
+    """
+    skipped: list[dict[str, str]] = []
+    kept: list[tuple[str, np.ndarray, str]] = []
+    seen: dict[str, str] = {}
+    for r in results:
+        name = os.path.relpath(r.path, root)
+        if r.events is None:
+            skipped.append({"file": name, "reason": r.reason, "detail": r.detail})
+            continue
+        digest = hashlib.sha256(np.ascontiguousarray(r.events).tobytes()).hexdigest()
+        if digest in seen:
+            skipped.append({"file": name, "reason": "duplicate", "detail": f"same notes as {seen[digest]}"})
+            continue
+        seen[digest] = name
+        kept.append((name, r.events, digest))
+    if not kept:
+        return SongSet(np.zeros((0, 4), np.float32), np.zeros(1, np.int64), np.zeros(0, np.int8),
+                       np.zeros(0, str), np.zeros(0, str)), skipped
+    lengths = np.array([len(ev) for _, ev, _ in kept])
+    return SongSet(
+        events=np.concatenate([ev for _, ev, _ in kept]).astype(np.float32),
+        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        split=np.array([assign_split(h, cfg.split_salt, cfg.val_fraction, cfg.test_fraction)
+                        for _, _, h in kept], dtype=np.int8),
+        names=np.array([n for n, _, _ in kept]),
+        content_hash=np.array([h for _, _, h in kept]),
+    ), skipped
+
+
+def make_segments(songs: list[np.ndarray], normalizer: Normalizer, tones_per_step: int,
+                  length: int, hop: int) -> np.ndarray:
+    """Feature windows (n, length, 1 + 3k) float32 cut from each song's steps.
+
+    Songs shorter than one window contribute none (zero padding would teach silence).
+    """
+    width = 1 + 3 * tones_per_step
+    windows = []
+    for ev in songs:
+        feats = normalizer.transform(events_to_steps(ev, tones_per_step), tones_per_step)
+        for s in segment_starts(len(feats), length, hop):
+            windows.append(feats[s:s + length])
+    if not windows:
+        return np.zeros((0, length, width), dtype=np.float32)
+    return np.stack(windows).astype(np.float32)
+
+
+def load_segments(data_dir: str | Path, tones_per_step: int) -> dict[str, np.ndarray]:
+    """The saved feature windows of every split for ``tones_per_step``."""
+    path = Path(data_dir) / f"segments_k{tones_per_step}.npz"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path} missing: add {tones_per_step} to preprocess.tones_per_step and re-run preprocess")
+    with np.load(path, allow_pickle=False) as z:
+        return {s: z[s] for s in SPLITS}
+
+
+class NoUsableMidiError(RuntimeError):
+    """The input folder holds no MIDI file that survives preprocessing."""
+
+
+@dataclass
+class Dataset:
+    songs: SongSet
+    normalizer: Normalizer
+    segments: dict[int, dict[str, np.ndarray]]  # tones_per_step -> split -> (n, L, 1 + 3k)
+    report: dict
+
+
+def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
+    """Read, filter, split, normalise and segment every MIDI file under ``input_dir``."""
+    root = Path(input_dir)
+    if not root.is_dir():
+        raise NoUsableMidiError(f"input folder {root} does not exist")
+    from .midi_io import find_midi_files
+
+    paths = find_midi_files(root)
+    results = load_songs(paths, cfg, cfg.workers)
+    songs, skipped = build_songset(results, root, cfg)
+    if len(songs.names) == 0:
+        raise NoUsableMidiError(
+            f"no usable MIDI file in {root} ({len(paths)} seen, {len(skipped)} skipped; "
+            f"reasons: {sorted({s['reason'] for s in skipped}) or 'no .mid/.midi files'})")
+    train_songs = songs.songs(0)
+    notes: list[str] = []
+    if not train_songs:
+        raise NoUsableMidiError("no song landed in the train split; lower val/test fractions")
+    normalizer = Normalizer.fit(np.concatenate(train_songs), cfg.pitch_feature)
+    segments = {
+        k: {name: make_segments(songs.songs(i), normalizer, k, cfg.segment_length, cfg.segment_hop)
+            for i, name in enumerate(SPLITS)}
+        for k in cfg.tones_per_step
+    }
+    short = sum(len(s) < cfg.segment_length for s in train_songs)
+    if short:
+        notes.append(f"{short} train songs are shorter than one segment "
+                     f"({cfg.segment_length} events) and give no training segment")
+    drums = sum(r.drum_notes for r in results if r.events is not None)
+    if drums:
+        notes.append(f"{drums} drum-track notes excluded (preprocess.include_drums = false)")
+    for split in SPLITS[1:]:
+        if not np.any(songs.split == SPLITS.index(split)):
+            notes.append(f"the {split} split is empty (too few songs for its fraction)")
+    reasons: dict[str, int] = {}
+    for s in skipped:
+        reasons[s["reason"]] = reasons.get(s["reason"], 0) + 1
+    lengths = np.diff(songs.offsets)
+    ev = songs.events
+    report = {
+        "input_dir": str(root),
+        "files_seen": len(paths),
+        "files_used": int(len(songs.names)),
+        "files_skipped": len(skipped),
+        "skipped_by_reason": reasons,
+        "skipped": skipped,
+        "notes": notes,
+        "songs_per_split": {s: int(np.sum(songs.split == i)) for i, s in enumerate(SPLITS)},
+        "events_per_split": {s: int(lengths[songs.split == i].sum()) for i, s in enumerate(SPLITS)},
+        "segments": {f"k{k}": {s: int(len(a)) for s, a in seg.items()} for k, seg in segments.items()},
+        "stats": {
+            "events": int(len(ev)),
+            "events_per_song": {"min": int(lengths.min()), "median": float(np.median(lengths)),
+                                "max": int(lengths.max())},
+            "pitch": {"min": int(ev[:, 2].min()), "max": int(ev[:, 2].max()),
+                      "mean": float(ev[:, 2].mean())},
+            "velocity": {"min": int(ev[:, 3].min()), "max": int(ev[:, 3].max())},
+            "chord_share": float(np.mean(ev[:, 0] == 0)),
+            "dt_seconds": {"median": float(np.median(ev[:, 0])), "p99": float(np.quantile(ev[:, 0], 0.99))},
+            "length_seconds": {"median": float(np.median(ev[:, 1])), "p99": float(np.quantile(ev[:, 1], 0.99))},
+        },
+        "normalizer": normalizer.__dict__,
+    }
+    return Dataset(songs, normalizer, segments, report)
+
+
+def save_dataset(ds: Dataset, out_dir: str | Path) -> None:
+    """Write a :class:`Dataset` in the layout the module docstring describes."""
+    import json
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ds.songs.save(out / "songs.npz")
+    ds.normalizer.save(out / "normalizer.json")
+    for k, seg in ds.segments.items():
+        np.savez(out / f"segments_k{k}.npz", **seg)
+    (out / "preprocess_report.json").write_text(json.dumps(ds.report, indent=2) + "\n")

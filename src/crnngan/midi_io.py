@@ -1,0 +1,149 @@
+"""The only module that touches MIDI files (reading, writing, and music21 corpus export).
+
+Everything outside this module works on plain note arrays in seconds (see constants.py),
+so the rest of the package never depends on a file's ticks-per-beat or tempo map.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .constants import MAX_VELOCITY, REFERENCE_BPM, TICKS_PER_BEAT
+
+MIDI_SUFFIXES = (".mid", ".midi")
+# A delta time beyond this many ticks is a corrupt file, not music (2**28 ticks is the
+# largest MIDI variable-length value; a real file stays far below 2**24).
+MAX_TICK = 1 << 24
+
+
+class MidiReadError(Exception):
+    """A MIDI file that cannot be turned into notes; ``reason`` is a short, stable code."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Notes:
+    """All tones of one file, in seconds, sorted by (onset, pitch). Arrays have shape (N,)."""
+
+    onsets: np.ndarray  # float64 seconds
+    ends: np.ndarray  # float64 seconds
+    pitches: np.ndarray  # int16 MIDI pitch
+    velocities: np.ndarray  # int16 1..127
+    drum_notes: int = 0  # tones dropped because they were on a drum track
+
+    def __len__(self) -> int:
+        return len(self.onsets)
+
+
+def find_midi_files(folder: str | Path) -> list[Path]:
+    """Every ``.mid``/``.midi`` file under ``folder`` (recursive, case-insensitive), sorted."""
+    root = Path(folder)
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
+
+
+def ticks_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_bpm: np.ndarray,
+                     ticks_per_beat: int) -> np.ndarray:
+    """Convert absolute ticks to seconds under a piecewise-constant tempo map.
+
+    ``tempo_ticks``/``tempo_bpm`` (M,) are the tempo changes sorted by tick. Unlike
+    miditoolkit's ``get_tick_to_time_mapping`` this never allocates an array of
+    ``max_tick`` entries, so a corrupt file with a huge delta cannot exhaust memory.
+    """
+    if len(tempo_ticks) == 0 or tempo_ticks[0] > 0:
+        # MIDI's default tempo holds until the first explicit change.
+        tempo_ticks = np.concatenate([[0], tempo_ticks])
+        tempo_bpm = np.concatenate([[REFERENCE_BPM], tempo_bpm])
+    sec_per_tick = 60.0 / (np.asarray(tempo_bpm, dtype=np.float64) * ticks_per_beat)  # (M,)
+    # Seconds elapsed at each tempo change: (M,)
+    starts = np.concatenate([[0.0], np.cumsum(np.diff(tempo_ticks) * sec_per_tick[:-1])])
+    seg = np.searchsorted(tempo_ticks, ticks, side="right") - 1  # (N,) active tempo index
+    return starts[seg] + (ticks - tempo_ticks[seg]) * sec_per_tick[seg]
+
+
+def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
+    """Read every tone of a MIDI file, honouring its tempo map.
+
+    Raises :class:`MidiReadError` with a reason code (``unreadable``, ``absurd``,
+    ``no-notes``, ``drum-only``) instead of any parser exception.
+    """
+    import miditoolkit  # imported lazily: it monkeypatches mido on import
+
+    try:
+        midi = miditoolkit.MidiFile(str(path))
+    except Exception as exc:  # noqa: BLE001 - any parser failure means an unusable file
+        raise MidiReadError("unreadable", f"{type(exc).__name__}: {exc}") from exc
+    if midi.ticks_per_beat <= 0:
+        raise MidiReadError("absurd", f"ticks_per_beat={midi.ticks_per_beat}")
+    if midi.max_tick > MAX_TICK:
+        raise MidiReadError("absurd", f"last event at tick {midi.max_tick} (> {MAX_TICK})")
+
+    tracks = [inst for inst in midi.instruments if include_drums or not inst.is_drum]
+    drum_notes = sum(len(inst.notes) for inst in midi.instruments if inst.is_drum and not include_drums)
+    raw = [(n.start, n.end, n.pitch, n.velocity) for inst in tracks for n in inst.notes
+           if n.velocity > 0]
+    if not raw:
+        if drum_notes:
+            raise MidiReadError("drum-only", f"{drum_notes} drum notes and no pitched notes")
+        raise MidiReadError("no-notes", "the file contains no note")
+    arr = np.asarray(raw, dtype=np.int64)  # (N, 4) ticks, ticks, pitch, velocity
+
+    changes = sorted((tc.time, tc.tempo) for tc in midi.tempo_changes)  # unsorted across tracks
+    tempo_ticks = np.asarray([t for t, _ in changes], dtype=np.int64)
+    tempo_bpm = np.asarray([b for _, b in changes], dtype=np.float64)
+    if np.any(tempo_bpm <= 0) or not np.all(np.isfinite(tempo_bpm)):
+        raise MidiReadError("absurd", "non-positive tempo")
+    seconds = ticks_to_seconds(arr[:, :2].ravel(), tempo_ticks, tempo_bpm, midi.ticks_per_beat)
+    onsets, ends = seconds.reshape(-1, 2).T
+    order = np.lexsort((arr[:, 2], onsets))
+    return Notes(
+        onsets=onsets[order],
+        ends=np.maximum(ends[order], onsets[order]),
+        pitches=arr[order, 2].astype(np.int16),
+        velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16),
+        drum_notes=drum_notes,
+    )
+
+
+def write_notes(path: str | Path, onsets: np.ndarray, lengths: np.ndarray, pitches: np.ndarray,
+                velocities: np.ndarray, *, program: int = 0) -> None:
+    """Write tones (seconds, MIDI pitch, velocity) as a one-track MIDI file.
+
+    The file uses ``TICKS_PER_BEAT`` at ``REFERENCE_BPM`` so one tick equals
+    ``constants.TIME_QUANTUM`` and reading it back recovers the same grid values.
+    Pitches are rounded to the nearest MIDI number; tones with velocity < 1 or no length
+    are absent and not written.
+    """
+    import miditoolkit
+
+    ticks_per_second = TICKS_PER_BEAT * REFERENCE_BPM / 60.0
+    start = np.rint(np.asarray(onsets, dtype=np.float64) * ticks_per_second).astype(np.int64)
+    dur = np.rint(np.asarray(lengths, dtype=np.float64) * ticks_per_second).astype(np.int64)
+    pitch = np.clip(np.rint(pitches), 0, 127).astype(np.int64)
+    vel = np.clip(np.rint(velocities), 0, MAX_VELOCITY).astype(np.int64)
+    keep = (vel >= 1) & (dur >= 1) & (start >= 0)
+
+    midi = miditoolkit.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
+    # A new MidiFile has no tempo at all; without one its tick->time map is all zeros.
+    midi.tempo_changes = [miditoolkit.TempoChange(REFERENCE_BPM, 0)]
+    inst = miditoolkit.Instrument(program=program, is_drum=False, name="crnngan")
+    inst.notes = [miditoolkit.Note(velocity=int(v), pitch=int(p), start=int(s), end=int(s + d))
+                  for s, d, p, v in zip(start[keep], dur[keep], pitch[keep], vel[keep])]
+    midi.instruments = [inst]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    midi.dump(str(path))
+
+
+def export_music21_work(source: str | Path, target: str | Path) -> None:
+    """Parse one work bundled with music21 (MusicXML, kern, ABC, ...) and write it as MIDI."""
+    from music21 import converter
+
+    score = converter.parse(str(source))
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    score.write("midi", fp=str(target))

@@ -1,0 +1,117 @@
+"""MIDI -> events: exact expected events per fixture, round trips, and bad input."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from crnngan.constants import TIME_QUANTUM
+from crnngan.midi_io import MidiReadError, read_notes, write_notes
+from crnngan.representation import (events_to_notes, events_to_steps, notes_to_events,
+                                    steps_to_events)
+from midi_fixtures import chord_file, drum_file, scale_file, tempo_change_file, write_midi
+
+
+def events_of(path: Path, **kw) -> np.ndarray:
+    n = read_notes(path, **kw)
+    return notes_to_events(n.onsets, n.ends, n.pitches, n.velocities)
+
+
+def test_c_major_scale_events(tmp_path):
+    ev = events_of(scale_file(tmp_path / "scale.mid"))
+    expected = np.array([[0.0 if i == 0 else 0.5, 0.5, p, 80]
+                         for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], np.float32)
+    np.testing.assert_allclose(ev, expected, atol=1e-6)
+
+
+def test_ticks_per_beat_does_not_change_events(tmp_path):
+    np.testing.assert_array_equal(events_of(scale_file(tmp_path / "a.mid", tpb=480)),
+                                  events_of(scale_file(tmp_path / "b.mid", tpb=96)))
+
+
+def test_chord_has_zero_dt(tmp_path):
+    ev = events_of(chord_file(tmp_path / "chord.mid"))
+    # rows: (dt, length, pitch, velocity); chord members share the onset -> dt 0
+    expected = [[0, 1.0, 60, 90], [0, 1.0, 64, 70], [0, 1.0, 67, 60], [1.0, 0.5, 72, 100]]
+    np.testing.assert_allclose(ev, np.array(expected, np.float32), atol=1e-6)
+
+
+def test_two_tracks_and_tempo_change(tmp_path):
+    ev = events_of(tempo_change_file(tmp_path / "tempo.mid"))
+    # onsets 0, 0.5, 1.0 (track 1), 1.5 -> dt 0, 0.5, 0.5, 0.5
+    expected = [[0, 0.25, 60, 64], [0.5, 0.5, 62, 64], [0.5, 0.5, 48, 50], [0.5, 0.5, 64, 64]]
+    np.testing.assert_allclose(ev, np.array(expected, np.float32), atol=1e-6)
+
+
+def test_drums_excluded_by_default(tmp_path):
+    path = drum_file(tmp_path / "drums.mid")
+    notes = read_notes(path)
+    assert notes.pitches.tolist() == [60, 64] and notes.drum_notes == 8
+    assert len(read_notes(path, include_drums=True)) == 10
+
+
+def test_drum_only_is_a_reason(tmp_path):
+    with pytest.raises(MidiReadError) as err:
+        read_notes(drum_file(tmp_path / "d.mid", with_piano=False))
+    assert err.value.reason == "drum-only"
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "unreadable"),
+    (b"MThd\x00\x00\x00\x06\x00\x01", "unreadable"),  # truncated header
+    (bytes(range(256)) * 4, "unreadable"),  # random bytes
+    (b"this is a text file, not MIDI\n", "unreadable"),
+])
+def test_bad_bytes_raise_midi_read_error(tmp_path, content, reason):
+    path = tmp_path / "bad.mid"
+    path.write_bytes(content)
+    with pytest.raises(MidiReadError) as err:
+        read_notes(path)
+    assert err.value.reason == reason
+
+
+def test_zero_notes(tmp_path):
+    with pytest.raises(MidiReadError) as err:
+        read_notes(write_midi(tmp_path / "empty.mid", [[]]))
+    assert err.value.reason == "no-notes"
+
+
+def test_midi_events_midi_round_trip(tmp_path):
+    """MIDI -> events -> MIDI -> events is identical on the declared time grid."""
+    for make in (scale_file, chord_file, tempo_change_file):
+        ev1 = events_of(make(tmp_path / f"{make.__name__}.mid"))
+        onsets, lengths, pitches, velocities = events_to_notes(ev1)
+        out = tmp_path / f"{make.__name__}_rt.mid"
+        write_notes(out, onsets, lengths, pitches, velocities)
+        ev2 = events_of(out)
+        np.testing.assert_array_equal(np.rint(ev1[:, :2] / TIME_QUANTUM), np.rint(ev2[:, :2] / TIME_QUANTUM))
+        np.testing.assert_array_equal(ev1[:, 2:], ev2[:, 2:])
+
+
+def test_notes_snap_to_grid_and_dedupe():
+    # Same pitch doubled at one onset (two tracks) is one tone; the louder one is kept.
+    ev = notes_to_events(np.array([0.0, 0.0, 0.4]), np.array([0.5, 0.5, 0.4001]),
+                         np.array([60, 60, 62]), np.array([50, 90, 70]))
+    assert ev[:, 2].tolist() == [60, 62] and ev[0, 3] == 90
+    assert ev[1, 1] == pytest.approx(TIME_QUANTUM)  # a too-short tone keeps one quantum
+
+
+def test_steps_pack_chords_and_round_trip():
+    # A 4-note chord, then a single note 1 s later.
+    ev = np.array([[0, 1, 60, 80], [0, 1, 64, 80], [0, 1, 67, 80], [0, 1, 72, 80],
+                   [1.0, 0.5, 62, 70]], np.float32)
+    steps = events_to_steps(ev, 3)
+    # 3 tones in step 0, the 4th spills to step 1 (dt 0), the last note in step 2
+    assert steps.shape == (3, 10)
+    assert steps[:, 0].tolist() == [0, 0, 1.0]
+    assert steps[0, [2, 5, 8]].tolist() == [60, 64, 67] and steps[1, 2] == 72
+    assert steps[1, 6] == 0 and steps[2, 6] == 0  # absent slots have zero velocity
+    np.testing.assert_array_equal(steps_to_events(steps, 3), ev)
+    np.testing.assert_array_equal(events_to_steps(ev, 1), ev)
+
+
+def test_empty_step_carries_its_dt():
+    # A step with no tone (all velocities 0) still advances time for the next tone.
+    steps = np.array([[0, 1, 60, 80], [0.5, 1, 62, 0], [0.5, 1, 64, 80]], np.float32)
+    ev = steps_to_events(steps, 1)
+    assert ev[:, 0].tolist() == [0.0, 1.0] and ev[:, 2].tolist() == [60, 64]
