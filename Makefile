@@ -8,6 +8,8 @@ UI_PORT ?= 5000
 WORKERS ?= 1
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
+# Stage commands in dvc.yaml call `python`: make it the project venv's.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 .PHONY: help setup repro paper test bench tune ui clean
 

@@ -27,7 +27,7 @@ class ConfigError(ValueError):
 class CorpusConfig:
     """Stage ``corpus``: which music21-bundled works become the default MIDI corpus."""
 
-    composers: tuple[str, ...] = ("bach", "mozart", "haydn", "beethoven")
+    composers: tuple[str, ...] = ("bach", "mozart", "haydn", "monteverdi")
     max_works_per_composer: int = 100  # 0 = every work of the composer
     formats: tuple[str, ...] = (".mxl", ".xml", ".musicxml", ".krn")  # scores, not analyses
     workers: int = 0  # 0 = one per core
@@ -69,7 +69,8 @@ class TrainConfig:
     precision: str = "32-true"
     num_workers: int = 0
     deterministic: bool = True
-    log_every_n_epochs: int = 1  # paper statistics + samples on the fixed-noise batch
+    log_every_n_epochs: int = 1  # paper statistics of the fixed-noise batch
+    artifacts_every_n_epochs: int = 5  # its MIDI, WAV and piano roll to MLflow; 0 = never
     fixed_noise_samples: int = 8
     limit_train_batches: float = 1.0
 

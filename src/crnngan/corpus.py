@@ -32,9 +32,18 @@ def select_works(cfg: CorpusConfig) -> list[tuple[str, Path]]:
     return works
 
 
+def corpus_relative(source: Path) -> str:
+    """``source``'s path inside music21's corpus folder (e.g. ``mozart/k458/movement1.mxl``)."""
+    parts = source.parts
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("corpus") + 1:])
+
+
 def target_name(composer: str, source: Path) -> str:
-    """Stable, collision-free MIDI name: composer/<source stem with dots kept>.mid."""
-    return f"{composer}/{source.name.rsplit('.', 1)[0]}.mid"
+    """Stable, collision-free MIDI name: works of a composer share file names across
+    opus folders (``k458/movement1``, ``k80/movement1``), so the folders join the name."""
+    rel = corpus_relative(source)
+    inner = rel.split("/", 1)[1] if rel.startswith(f"{composer}/") else rel
+    return f"{composer}/{inner.rsplit('.', 1)[0].replace('/', '_')}.mid"
 
 
 def _export(job: tuple[str, str]) -> tuple[str, str]:
@@ -58,5 +67,5 @@ def export_corpus(works: list[tuple[str, Path]], out_dir: Path, workers: int = 0
     else:
         with mp.get_context("spawn").Pool(n) as pool:
             results = list(tqdm(pool.imap(_export, jobs), **bar))
-    failed = [{"source": s, "reason": err} for s, err in results if err]
+    failed = [{"source": corpus_relative(Path(s)), "reason": err} for s, err in results if err]
     return {"selected": len(jobs), "written": len(jobs) - len(failed), "failed": failed}

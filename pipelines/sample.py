@@ -1,0 +1,32 @@
+"""Stage `sample@<model>`: N songs from the trained model -> samples/<model>/ (MIDI + songs.npz)."""
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+
+from crnngan.config import load_params
+from crnngan.sampling import sample_to_dir
+
+log = logging.getLogger("sample")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--models", type=Path, default=Path("models"))
+    ap.add_argument("--data", type=Path, default=Path("data/processed"))
+    ap.add_argument("--out", type=Path, help="default: samples/<model>")
+    args = ap.parse_args()
+    s = load_params(args.params).sample
+    out = args.out or Path("samples") / args.model
+    shutil.rmtree(out, ignore_errors=True)
+    songs = sample_to_dir(args.models / args.model / "checkpoints" / "last.ckpt",
+                          args.data / "normalizer.json", out, s.count, s.length, s.seed)
+    log.info("%s: %d songs, %d notes -> %s", args.model, len(songs), sum(map(len, songs)), out)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    main()

@@ -1,0 +1,100 @@
+"""Stage `train@<model>`: train one model, tracked as an MLflow child run.
+
+Checkpoints go to <out>/checkpoints every epoch. The stage's output is persistent in
+dvc.yaml, so when an interrupted run is started again with the same settings and data it
+resumes from last.ckpt (and logs into the same MLflow run); any other change starts afresh.
+"""
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+
+from crnngan import tracking
+from crnngan.callbacks import EpochStats
+from crnngan.config import load_params
+from crnngan.datamodule import SegmentDataModule
+from crnngan.modules import NonFiniteLossError, create_module, total_epochs
+from crnngan.representation import Normalizer
+from crnngan.training import build_trainer, fit
+
+log = logging.getLogger("train")
+
+
+def fingerprint(settings: dict, data_file: Path) -> str:
+    """Identity of a training run: its settings and the bytes of its training data."""
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    h.update(data_file.read_bytes())
+    return h.hexdigest()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--data", type=Path, default=Path("data/processed"))
+    ap.add_argument("--out", type=Path, help="default: models/<model>")
+    args = ap.parse_args()
+    params = load_params(args.params)
+    if args.model not in params.models:
+        log.error("no section models.%s in %s", args.model, args.params)
+        return 2
+    cfg = params.models[args.model]
+    out = args.out or Path("models") / args.model
+
+    settings = {"model": dataclasses.asdict(cfg), "train": dataclasses.asdict(params.train),
+                "seed": params.seed}
+    fp = fingerprint(settings, args.data / f"segments_k{cfg.tones_per_step}.npz")
+    state_file = out / "run.json"
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if state.get("fingerprint") != fp:
+        shutil.rmtree(out, ignore_errors=True)  # other settings or data: never resume those
+        state = {"fingerprint": fp}
+    elif (out / "checkpoints" / "last.ckpt").exists():
+        log.info("resuming from %s", out / "checkpoints" / "last.ckpt")
+    out.mkdir(parents=True, exist_ok=True)
+
+    dm = SegmentDataModule(args.data, cfg.tones_per_step, cfg.batch_size,
+                           params.train.num_workers, params.seed)
+    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
+    normalizer = Normalizer.load(args.data / "normalizer.json")
+    experiment = params.mlflow.experiment
+    tags = tracking.run_tags(model=args.model, stage="train")
+    started = time.time()
+    try:
+        with tracking.parent_run(experiment), mlflow.start_run(
+                run_id=state.get("run_id"), run_name=None if "run_id" in state else args.model,
+                nested=True, tags=tags) as run:
+            state["run_id"] = run.info.run_id
+            state_file.write_text(json.dumps(state, indent=2) + "\n")
+            mlflow.log_params({"model_name": args.model, "seed": params.seed,
+                               **{f"model.{k}": v for k, v in settings["model"].items()},
+                               **{f"train.{k}": v for k, v in settings["train"].items()},
+                               **{f"data.{k}": v for k, v in dataclasses.asdict(normalizer).items()}})
+            stats = EpochStats(normalizer, cfg.tones_per_step, out / "epoch_stats.csv",
+                               params.train.log_every_n_epochs, params.train.artifacts_every_n_epochs)
+            trainer = build_trainer(params.train, total_epochs(cfg), out,
+                                    tracking.make_logger(run.info.run_id), [stats], seed=params.seed)
+            checkpoint = fit(module, dm, trainer, out / "checkpoints")
+            tracking.log_checkpoint(checkpoint.last_model_path, run.info.run_id)
+            mlflow.set_tag("device", str(trainer.strategy.root_device))
+    except NonFiniteLossError as exc:
+        log.error("training stopped: %s (MLflow run marked FAILED)", exc)
+        return 1
+    summary = {"model": args.model, "epochs": total_epochs(cfg), "wall_seconds": time.time() - started,
+               **{k: float(v) for k, v in trainer.callback_metrics.items()}}
+    (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    log.info("%s trained: %s", args.model, out / "checkpoints" / "last.ckpt")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Training callback: the paper's statistics, samples, audio and piano rolls per epoch."""
+
+from __future__ import annotations
+
+import csv
+import math
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+
+from .render import save_piano_roll, write_wav
+from .representation import Normalizer, events_to_notes
+from .sampling import decode, song_table, write_midi_files
+
+# The curves of the paper's Figure 3, plus what training logs about itself.
+FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
+           "repetitions_3")
+LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "pretrain_loss", "freeze_d", "freeze_g",
+          "d_acc_real", "d_acc_fake", "val_loss", "val_d_loss", "val_pretrain_loss")
+
+
+class EpochStats(pl.Callback):
+    """Every ``every`` epochs: decode the fixed-noise batch, measure it, log it.
+
+    Writes one CSV row per measured epoch to ``csv_path`` (the DVC plot of Figure 3) and the
+    same numbers to the logger as ``stats/<name>``; every ``artifacts_every`` epochs it also
+    logs MIDI, a WAV of the first song and a piano roll to the MLflow run, so the samples can
+    be seen and heard in the UI.
+    """
+
+    def __init__(self, normalizer: Normalizer, tones_per_step: int, csv_path: str | Path,
+                 every: int = 1, artifacts_every: int = 5, tolerance: float = 0.0) -> None:
+        self.normalizer = normalizer
+        self.k = tones_per_step
+        self.csv_path = Path(csv_path)
+        self.every = max(every, 1)
+        self.artifacts_every = artifacts_every
+        self.tolerance = tolerance
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        last = epoch + 1 >= trainer.max_epochs
+        if not trainer.is_global_zero or ((epoch + 1) % self.every and not last):
+            return
+        songs = decode(pl_module.generate_fixed().float().cpu().numpy(), self.normalizer, self.k)
+        table = song_table(songs, tolerance=self.tolerance)
+        stats = {name: float(np.nanmean(v)) if np.any(np.isfinite(v)) else math.nan
+                 for name, v in table.items()}
+        self._write_row(epoch, stats, trainer)
+        if trainer.logger is not None:
+            trainer.logger.log_metrics({f"stats/{k}": v for k, v in stats.items()
+                                        if math.isfinite(v)}, step=epoch)
+            if self.artifacts_every and ((epoch + 1) % self.artifacts_every == 0 or last):
+                self._log_artifacts(trainer, songs, epoch)
+
+    def _write_row(self, epoch: int, stats: dict[str, float], trainer: pl.Trainer) -> None:
+        """Append this epoch, dropping rows of this or later epochs left by an interrupted run."""
+        losses = {k: float(trainer.callback_metrics[k]) for k in LOSSES if k in trainer.callback_metrics}
+        row = {"epoch": epoch, **{k: stats[k] for k in FIGURE3}, **losses,
+               **{k: v for k, v in stats.items() if k not in FIGURE3}}
+        rows = []
+        if self.csv_path.exists():
+            with open(self.csv_path, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if int(r["epoch"]) < epoch]
+        rows.append(row)
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        self.csv_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.csv_path, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(rows)
+
+    def _log_artifacts(self, trainer: pl.Trainer, songs: list[np.ndarray], epoch: int) -> None:
+        experiment, run_id = trainer.logger.experiment, trainer.logger.run_id
+        notes = [events_to_notes(s) for s in songs[:4]]
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / f"epoch_{epoch:03d}"
+            write_midi_files(out, songs, prefix="fixed")
+            onsets, lengths, pitches, velocities = notes[0]
+            write_wav(out / "fixed_000.wav", onsets, lengths, np.rint(pitches), velocities)
+            save_piano_roll(out / "piano_roll.png", [(o, l, np.rint(p), v) for o, l, p, v in notes],
+                            titles=[f"epoch {epoch}, fixed noise {i}" for i in range(len(notes))])
+            experiment.log_artifacts(run_id, str(out), f"samples/epoch_{epoch:03d}")

@@ -1,0 +1,340 @@
+"""LightningModules training C-RNN-GAN and its RNN baseline (manual optimisation).
+
+Batches are (B, T, F) float tensors of normalised events (or a 1-tuple holding one).
+Both modules save their constructor arguments, so ``load_from_checkpoint`` rebuilds them alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, ClassVar
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor
+from torch.optim import Optimizer
+
+from crnngan.config import ModelConfig, build
+from crnngan.losses import (
+    discriminator_loss,
+    feature_matching_loss,
+    freeze_decision,
+    generator_loss,
+    pretrain_loss,
+)
+from crnngan.models import Discriminator, Generator
+
+Metrics = dict[str, Tensor]
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; training stops instead of stepping on it."""
+
+
+def total_epochs(cfg: ModelConfig) -> int:
+    """Epochs a model of this config trains for (pretraining included for a GAN)."""
+    return cfg.epochs + (cfg.pretrain_epochs if cfg.kind == "gan" else 0)
+
+
+def create_module(
+    cfg: ModelConfig, num_features: int, segment_length: int, fixed_samples: int = 8
+) -> GANModule | BaselineModule:
+    """The LightningModule for ``cfg.kind`` ("gan" or "baseline")."""
+    classes = {"gan": GANModule, "baseline": BaselineModule}
+    if cfg.kind not in classes:
+        raise ValueError(f"unknown model kind {cfg.kind!r} (allowed: {', '.join(classes)})")
+    return classes[cfg.kind](dataclasses.asdict(cfg), num_features, segment_length, fixed_samples)
+
+
+def _events(batch: Tensor | tuple[Tensor, ...] | list[Tensor]) -> Tensor:
+    """The (B, T, F) tensor of a batch that is a bare tensor or a 1-tuple."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+class _GeneratorModule(pl.LightningModule):
+    """What both models share: G, the optimiser recipe, one player's update, pretraining,
+    sampling, the non-finite check and per-epoch throughput."""
+
+    # Validation loss the best checkpoint is chosen by (lower is better).
+    monitor: ClassVar[str]
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        num_features: int,
+        segment_length: int,
+        fixed_samples: int = 8,
+        fixed_seed: int = 0,
+    ) -> None:
+        """``model`` is ``dataclasses.asdict(ModelConfig)``; ``fixed_samples`` sequences of
+        ``segment_length`` steps are drawn from the fixed noise (seeded by ``fixed_seed``)."""
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.cfg: ModelConfig = build(ModelConfig, model, "model")
+        expected = 1 + 3 * self.cfg.tones_per_step
+        if num_features != expected:
+            raise ValueError(
+                f"num_features={num_features} but tones_per_step={self.cfg.tones_per_step} "
+                f"needs 1 + 3 * {self.cfg.tones_per_step} = {expected}"
+            )
+        if self.cfg.optimizer not in ("sgd", "adam"):
+            raise ValueError(f"model.optimizer: expected 'sgd' or 'adam', got {self.cfg.optimizer!r}")
+        self.num_features = num_features
+        self.generator = Generator(
+            num_features, self.cfg.hidden_g, self.cfg.layers_g, self.cfg.noise_dim, self.cfg.dropout
+        )
+        # Seeded independently of the global RNG so every run and model share the same noise.
+        fixed = torch.rand(
+            fixed_samples, segment_length, self.cfg.noise_dim,
+            generator=torch.Generator().manual_seed(fixed_seed),
+        )
+        self.register_buffer("fixed_noise", fixed)  # (fixed_samples, segment_length, Z)
+        self._epoch_start = 0.0
+        self._last_step_end = 0.0
+        self._epoch_sequences = 0
+
+    # ----- sampling -------------------------------------------------------------------------
+    def _noise(self, n: int, length: int, generator: torch.Generator | None = None) -> Tensor:
+        """z ~ U[0, 1]^(n, length, Z) on the module's device."""
+        return torch.rand(
+            n, length, self.cfg.noise_dim, device=self.device, dtype=self.dtype, generator=generator
+        )
+
+    @torch.no_grad()
+    def _free_run(self, z: Tensor) -> Tensor:
+        """G free-running on z in eval mode (no dropout), restoring G's mode afterwards."""
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            return self.generator(z)
+        finally:
+            self.generator.train(was_training)
+
+    def generate(self, n: int, length: int, seed: int | None = None) -> Tensor:
+        """(n, length, F) normalised events; a given ``seed`` always gives the same output."""
+        gen = None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
+        return self._free_run(self._noise(n, length, gen))
+
+    def generate_fixed(self) -> Tensor:
+        """(fixed_samples, segment_length, F) from the fixed noise, comparable across epochs."""
+        return self._free_run(self.fixed_noise)
+
+    # ----- optimisation ---------------------------------------------------------------------
+    def _optimizer(self, params: Any, lr: float) -> Optimizer:
+        """SGD (with momentum) or Adam; L2 is weight_decay, i.e. a (l2 / 2) * ||w||^2 penalty."""
+        if self.cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=lr, weight_decay=self.cfg.l2)
+        return torch.optim.SGD(params, lr=lr, momentum=self.cfg.momentum, weight_decay=self.cfg.l2)
+
+    def _check_finite(self, metrics: Metrics, batch_idx: int) -> None:
+        """Raise NonFiniteLossError naming the first non-finite entry (one device sync)."""
+        names = list(metrics)
+        finite = torch.isfinite(torch.stack([metrics[k].detach().float() for k in names]))
+        if not bool(finite.all()):
+            bad = names[int((~finite).nonzero()[0])]
+            raise NonFiniteLossError(
+                f"{bad} = {metrics[bad].item()} at epoch {self.current_epoch}, batch {batch_idx}; "
+                "stopping instead of training on it (lower the learning rate or check the data)"
+            )
+
+    def _update(
+        self, opt: Any, compute: Callable[[], Metrics], key: str, batch_idx: int, frozen: bool = False
+    ) -> Metrics:
+        """One player's step: toggle -> losses -> zero_grad -> backward(metrics[key]) -> clip
+        -> step -> untoggle. A frozen player's losses are still measured, without a graph,
+        because the next batch's freeze decision needs them."""
+        if frozen:
+            with torch.no_grad():
+                metrics = compute()
+            self._check_finite(metrics, batch_idx)
+            return metrics
+        with self.toggled_optimizer(opt):
+            metrics = compute()
+            self._check_finite(metrics, batch_idx)  # before backward: never step on NaN
+            opt.zero_grad()
+            self.manual_backward(metrics[key])
+            if self.cfg.clip_norm > 0:
+                self.clip_gradients(opt, gradient_clip_val=self.cfg.clip_norm, gradient_clip_algorithm="norm")
+            opt.step()
+        return {k: v.detach() for k, v in metrics.items()}
+
+    def _next_event_loss(self, x: Tensor, length: int) -> Tensor:
+        """Teacher-forced next-event MSE on a random window of ``length`` steps of x (B, T, F)."""
+        start = int(torch.randint(0, x.shape[1] - length + 1, ()))
+        window = x[:, start:start + length]  # (B, L, F)
+        pred = self.generator.teacher_forced(self._noise(x.shape[0], length), window)
+        return pretrain_loss(pred, window)
+
+    def _curriculum_length(self, steps: int) -> int:
+        """Pretraining length: short windows first, growing by curriculum_step per epoch."""
+        return min(self.cfg.curriculum_step * (self.current_epoch + 1), steps)
+
+    def _pretrain_update(self, opt: Any, x: Tensor, batch_idx: int, key: str) -> dict[str, Tensor | float]:
+        length = self._curriculum_length(x.shape[1])
+        metrics = self._update(opt, lambda: {key: self._next_event_loss(x, length)}, key, batch_idx)
+        return {**metrics, "seq_len": float(length)}
+
+    def _log_losses(
+        self, metrics: dict[str, Tensor | float], batch_size: int, prog_bar: tuple[str, ...] = ()
+    ) -> None:
+        for name, value in metrics.items():
+            self.log(name, value, on_step=False, on_epoch=True, prog_bar=name in prog_bar,
+                     batch_size=batch_size)
+
+    # ----- per-epoch bookkeeping ------------------------------------------------------------
+    def _begin_step(self, batch: Any) -> Tensor:
+        x = _events(batch)
+        if x.ndim != 3 or x.shape[-1] != self.num_features:
+            raise ValueError(f"expected a (B, T, {self.num_features}) batch, got {tuple(x.shape)}")
+        self._epoch_sequences += x.shape[0]
+        return x
+
+    def _end_step(self) -> None:
+        # Epoch time is measured up to the last training step, so validation is not counted.
+        self._last_step_end = time.perf_counter()
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_start = self._last_step_end = time.perf_counter()
+        self._epoch_sequences = 0
+
+    def _epoch_metrics(self) -> dict[str, float]:
+        elapsed = max(self._last_step_end - self._epoch_start, 1e-9)
+        return {
+            "epoch_time_s": elapsed,
+            "sequences_per_s": self._epoch_sequences / elapsed,
+            "lr_g": self.trainer.optimizers[0].param_groups[0]["lr"],
+        }
+
+    def on_train_epoch_end(self) -> None:
+        self.log_dict(self._epoch_metrics(), on_step=False, on_epoch=True)
+
+    def _val_noise(self, batch_size: int, length: int, batch_idx: int) -> Tensor:
+        """Validation noise seeded per batch: val losses are comparable across epochs and do
+        not draw from the training RNG stream."""
+        gen = torch.Generator(device=self.device).manual_seed(self.hparams.fixed_seed + batch_idx)
+        return self._noise(batch_size, length, gen)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lets crnngan.training.load_module pick the class without guessing.
+        checkpoint["crnngan_module"] = type(self).__name__
+
+
+class GANModule(_GeneratorModule):
+    """C-RNN-GAN (k = 1) and C-RNN-GAN-3 (k = 3): MLE pretraining, then adversarial epochs."""
+
+    monitor = "val_pretrain_loss"  # the only validation loss on a fixed scale in both phases
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        num_features: int,
+        segment_length: int,
+        fixed_samples: int = 8,
+        fixed_seed: int = 0,
+    ) -> None:
+        super().__init__(model, num_features, segment_length, fixed_samples, fixed_seed)
+        self.discriminator = Discriminator(num_features, self.cfg.hidden_d, self.cfg.layers_d, self.cfg.dropout)
+        freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
+        self._prev_losses: tuple[float, float] | None = None  # (d_loss, g_loss_adv) of the last batch
+
+    def configure_optimizers(self) -> list[Optimizer]:
+        return [
+            self._optimizer(self.generator.parameters(), self.cfg.lr_g),
+            self._optimizer(self.discriminator.parameters(), self.cfg.lr_d),
+        ]
+
+    def _judge(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """D on real and fake in one batched call -> p_real, p_fake (B,), f_real, f_fake (B, T, 2H)."""
+        prob, feats = self.discriminator(torch.cat([real, fake]))
+        p_real, p_fake = prob.chunk(2)
+        f_real, f_fake = feats.chunk(2)
+        return p_real, p_fake, f_real, f_fake
+
+    def _d_losses(self, real: Tensor, fake: Tensor) -> Metrics:
+        p_real, p_fake, _, _ = self._judge(real, fake)
+        return {
+            "d_loss": discriminator_loss(p_real, p_fake, self.cfg.label_smoothing),
+            "d_acc_real": (p_real > 0.5).float().mean(),
+            "d_acc_fake": (p_fake < 0.5).float().mean(),
+        }
+
+    def _g_losses(self, real: Tensor, fake: Tensor) -> Metrics:
+        _, p_fake, f_real, f_fake = self._judge(real, fake)
+        adv = generator_loss(p_fake)
+        fm = feature_matching_loss(f_real.detach(), f_fake)
+        return {"g_loss": fm if self.cfg.feature_matching else adv, "g_loss_adv": adv, "fm_loss": fm}
+
+    def on_train_epoch_start(self) -> None:
+        super().on_train_epoch_start()
+        # Freezing starts afresh each epoch, so a run resumed at an epoch boundary behaves
+        # exactly like an uninterrupted one.
+        self._prev_losses = None
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x = self._begin_step(batch)  # (B, T, F)
+        opt_g, opt_d = self.optimizers()
+        if self.current_epoch < self.cfg.pretrain_epochs:
+            metrics = self._pretrain_update(opt_g, x, batch_idx, "pretrain_loss")
+            self._log_losses(metrics, x.shape[0], prog_bar=("pretrain_loss",))
+            self._end_step()
+            return
+
+        freeze_d, freeze_g = (
+            freeze_decision(*self._prev_losses, self.cfg.freeze_ratio) if self._prev_losses else (False, False)
+        )
+        # One fake batch serves both phases; it needs a graph only if G is going to update.
+        with torch.set_grad_enabled(not freeze_g):
+            fake = self.generator(self._noise(x.shape[0], x.shape[1]))  # (B, T, F)
+        d = self._update(opt_d, lambda: self._d_losses(x, fake.detach()), "d_loss", batch_idx, freeze_d)
+        g = self._update(opt_g, lambda: self._g_losses(x, fake), "g_loss", batch_idx, freeze_g)
+        self._prev_losses = (d["d_loss"].item(), g["g_loss_adv"].item())
+        frozen = {"freeze_d": float(freeze_d), "freeze_g": float(freeze_g)}  # epoch mean = share frozen
+        self._log_losses({**d, **g, **frozen}, x.shape[0], prog_bar=("d_loss", "g_loss"))
+        self._end_step()
+
+    def _epoch_metrics(self) -> dict[str, float]:
+        return {
+            **super()._epoch_metrics(),
+            "lr_d": self.trainer.optimizers[1].param_groups[0]["lr"],
+            "phase": float(self.current_epoch >= self.cfg.pretrain_epochs),
+        }
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x = _events(batch)  # (B, T, F)
+        z = self._val_noise(x.shape[0], x.shape[1], batch_idx)
+        p_real, p_fake, _, _ = self._judge(x, self.generator(z))
+        metrics = {
+            "val_d_loss": discriminator_loss(p_real, p_fake, self.cfg.label_smoothing),
+            "val_g_loss_adv": generator_loss(p_fake),
+            "val_pretrain_loss": pretrain_loss(self.generator.teacher_forced(z, x), x),
+        }
+        self._check_finite(metrics, batch_idx)
+        self._log_losses(metrics, x.shape[0])
+
+
+class BaselineModule(_GeneratorModule):
+    """The RNN baseline: the same G trained only by teacher-forced next-event MSE.
+
+    It is the author's "pretraining only" run, so the same length curriculum applies
+    (set curriculum_step >= segment_length to train on full windows from the start).
+    """
+
+    monitor = "val_loss"
+
+    def configure_optimizers(self) -> Optimizer:
+        return self._optimizer(self.generator.parameters(), self.cfg.lr_g)
+
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        x = self._begin_step(batch)  # (B, T, F)
+        metrics = self._pretrain_update(self.optimizers(), x, batch_idx, "train_loss")
+        self._log_losses(metrics, x.shape[0], prog_bar=("train_loss",))
+        self._end_step()
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        x = _events(batch)  # (B, T, F): full windows, no curriculum
+        pred = self.generator.teacher_forced(self._val_noise(x.shape[0], x.shape[1], batch_idx), x)
+        metrics = {"val_loss": pretrain_loss(pred, x)}
+        self._check_finite(metrics, batch_idx)
+        self._log_losses(metrics, x.shape[0])

@@ -1,0 +1,101 @@
+"""Generated features -> tone events -> statistics, MIDI, audio and pictures.
+
+Shared by the per-epoch training callback, the ``sample`` stage and the evaluation, so a
+song is decoded and measured the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from . import metrics
+from .midi_io import write_notes
+from .representation import Normalizer, events_to_notes, steps_to_events
+
+
+def decode(features: np.ndarray, normalizer: Normalizer, tones_per_step: int) -> list[np.ndarray]:
+    """Model output (B, L, 1 + 3k) -> one event array (N_i, 4) per song (absent tones dropped)."""
+    raw = normalizer.inverse(features, tones_per_step)  # (B, L, 1 + 3k) seconds, pitch, velocity
+    return [steps_to_events(r, tones_per_step) for r in raw]
+
+
+@torch.no_grad()
+def generate_events(module: torch.nn.Module, normalizer: Normalizer, count: int, length: int,
+                    seed: int, batch_size: int = 64, progress: bool = True) -> list[np.ndarray]:
+    """Sample ``count`` songs of ``length`` steps, decoded to events.
+
+    Batch ``i`` uses seed ``seed + i``, so a given (seed, batch_size) always gives the same songs.
+    """
+    k = module.hparams.model["tones_per_step"]
+    songs: list[np.ndarray] = []
+    starts = range(0, count, batch_size)
+    for i, start in enumerate(tqdm(starts, desc="sample", unit="batch", disable=not progress)):
+        n = min(batch_size, count - start)
+        feats = module.generate(n, length, seed=seed + i).float().cpu().numpy()
+        songs.extend(decode(feats, normalizer, k))
+    return songs
+
+
+def padded(songs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Event arrays of varying length -> (B, N_max, 4) zero-padded array and (B, N_max) mask."""
+    n_max = max((len(s) for s in songs), default=0)
+    out = np.zeros((len(songs), n_max, 4), dtype=np.float64)
+    mask = np.zeros((len(songs), n_max), dtype=bool)
+    for i, s in enumerate(songs):
+        out[i, :len(s)] = s
+        mask[i, :len(s)] = True
+    return out, mask
+
+
+def song_table(songs: Sequence[np.ndarray], *, tolerance: float = 0.0,
+               legacy: bool | str = False) -> dict[str, np.ndarray]:
+    """The paper's statistics for every song: dict of (B,) arrays (vectorised)."""
+    ev, mask = padded(songs)
+    onsets = np.cumsum(np.maximum(ev[..., 0], 0.0), axis=1)  # (B, N) absolute onsets
+    return metrics.batch_statistics(onsets, ev[..., 2], ev[..., 3], ev[..., 1], mask,
+                                    tolerance=tolerance, legacy=legacy)
+
+
+def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray], prefix: str = "song") -> list[Path]:
+    """One MIDI file per song, named ``<prefix>_<i>.mid``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, ev in enumerate(songs):
+        path = out_dir / f"{prefix}_{i:03d}.mid"
+        onsets, lengths, pitches, velocities = events_to_notes(ev)
+        write_notes(path, onsets, lengths, pitches, velocities)
+        paths.append(path)
+    return paths
+
+
+def save_songs(path: Path, songs: Sequence[np.ndarray]) -> None:
+    """Generated songs back to back as ``events`` (N, 4) float32 + ``offsets`` (S + 1,)."""
+    lengths = [len(s) for s in songs]
+    events = np.concatenate(songs).astype(np.float32) if songs else np.zeros((0, 4), np.float32)
+    np.savez(path, events=events, offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def load_songs(path: Path) -> list[np.ndarray]:
+    with np.load(path, allow_pickle=False) as z:
+        ev, off = z["events"], z["offsets"]
+    return [ev[off[i]:off[i + 1]] for i in range(len(off) - 1)]
+
+
+def sample_to_dir(checkpoint: Path, normalizer_path: Path, out_dir: Path, count: int, length: int,
+                  seed: int, device: str = "auto") -> list[np.ndarray]:
+    """Load a checkpoint, generate ``count`` songs, write MIDI files + ``songs.npz`` to ``out_dir``."""
+    from .training import load_module
+
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    module = load_module(checkpoint, map_location=device)
+    songs = generate_events(module, Normalizer.load(normalizer_path), count, length, seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_songs(out_dir / "songs.npz", songs)
+    write_midi_files(out_dir, songs)
+    return songs

@@ -1,0 +1,123 @@
+"""Trainer construction, resumable fitting and checkpoint loading.
+
+Typical use (seed before building the module, so its initial weights follow the seed)::
+
+    trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, seed=params.seed)
+    module = create_module(cfg, num_features, segment_length, params.train.fixed_noise_samples)
+    checkpoint = fit(module, datamodule, trainer, out_dir / "checkpoints")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.loggers import Logger
+
+from crnngan.config import TrainConfig
+from crnngan.modules import BaselineModule, GANModule
+
+LAST = "last.ckpt"
+_MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
+    cls.__name__: cls for cls in (GANModule, BaselineModule)
+}
+
+
+def build_trainer(
+    train_cfg: TrainConfig,
+    max_epochs: int,
+    out_dir: str | Path,
+    logger: Logger | Iterable[Logger] | bool | None = None,
+    callbacks: Iterable[Callback] = (),
+    *,
+    seed: int,
+) -> pl.Trainer:
+    """A Trainer per ``train_cfg``, after seeding every RNG (and DataLoader workers) with ``seed``.
+
+    ``logger`` None or False means no logger. Checkpointing is added by :func:`fit`, which
+    knows the module's validation loss; do not pass a ModelCheckpoint here.
+    """
+    pl.seed_everything(seed, workers=True)
+    return pl.Trainer(
+        accelerator=train_cfg.accelerator,
+        devices=train_cfg.devices,
+        precision=train_cfg.precision,
+        deterministic=train_cfg.deterministic,
+        max_epochs=max_epochs,
+        limit_train_batches=train_cfg.limit_train_batches,
+        default_root_dir=str(out_dir),
+        logger=logger if logger is not None else False,
+        callbacks=list(callbacks),
+        enable_checkpointing=False,
+        enable_progress_bar=True,
+        log_every_n_steps=1,
+    )
+
+
+def fit(
+    module: GANModule | BaselineModule,
+    datamodule: pl.LightningDataModule,
+    trainer: pl.Trainer,
+    ckpt_dir: str | Path,
+) -> ModelCheckpoint:
+    """Train ``module``, checkpointing every epoch into ``ckpt_dir``; resume if possible.
+
+    ``ckpt_dir/last.ckpt`` is rewritten every epoch and ``best.ckpt`` keeps the epoch with the
+    lowest ``module.monitor``. When ``last.ckpt`` already exists the run continues from it
+    (weights, optimiser state, epoch and step counters), so an interrupted run is not restarted
+    and a finished one returns at once. A ``last.ckpt`` of other settings (anything but
+    ``model.epochs``, which may grow to extend a run) is refused with a ValueError.
+    The returned callback holds the checkpoint paths.
+    """
+    if trainer.checkpoint_callbacks:
+        raise ValueError("fit() adds its own ModelCheckpoint; build the Trainer with build_trainer()")
+    ckpt_dir = Path(ckpt_dir)
+    last = ckpt_dir / LAST
+    resume = last.exists()
+    if resume:
+        _check_resumable(last, module)
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
+        save_top_k=1, save_last=True, every_n_epochs=1,
+    )
+    # Appended after construction because the monitored loss depends on the module.
+    trainer.callbacks.append(checkpoint)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
+    return checkpoint
+
+
+def _flat_settings(hparams: Mapping[str, Any]) -> dict[str, Any]:
+    """Module hparams as {"model.lr_g": ..., "num_features": ...}, without model.epochs."""
+    flat = {f"model.{k}": v for k, v in hparams["model"].items() if k != "epochs"}
+    flat.update((k, v) for k, v in hparams.items() if k != "model")
+    return flat
+
+
+def _check_resumable(path: Path, module: GANModule | BaselineModule) -> None:
+    """Refuse to continue a checkpoint of another configuration.
+
+    Resuming restores the optimiser state (learning rates included), so a changed setting
+    would otherwise be silently ignored. Only ``epochs`` may change: it extends a run.
+    """
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if saved.get("crnngan_module") != type(module).__name__:
+        raise ValueError(f"{path} holds a {saved.get('crnngan_module')}, not a {type(module).__name__}")
+    old, new = _flat_settings(saved["hyper_parameters"]), _flat_settings(module.hparams)
+    diff = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+    if diff:
+        raise ValueError(
+            f"{path} was trained with other settings ({', '.join(diff)}); "
+            f"delete {path.parent} to start afresh or restore the settings to resume"
+        )
+
+
+def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> GANModule | BaselineModule:
+    """Rebuild the module saved in checkpoint ``path`` (weights-only loading, no pickled code)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    name = checkpoint.get("crnngan_module")
+    if name not in _MODULES:
+        raise ValueError(f"{path} is not a crnngan checkpoint (module {name!r})")
+    return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True)

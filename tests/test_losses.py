@@ -1,0 +1,102 @@
+"""Loss values on hand-made inputs and the freezing table."""
+
+import math
+
+import pytest
+import torch
+
+from crnngan.losses import (
+    EPS,
+    discriminator_loss,
+    feature_matching_loss,
+    freeze_decision,
+    generator_loss,
+    pretrain_loss,
+)
+
+
+def test_discriminator_loss_values():
+    p_real = torch.tensor([0.9, 0.5])
+    p_fake = torch.tensor([0.1, 0.5])
+    # sample 1: -log .9 - log .9; sample 2: -log .5 - log .5
+    expected = (-2 * math.log(0.9) - 2 * math.log(0.5)) / 2
+    assert discriminator_loss(p_real, p_fake).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_discriminator_loss_label_smoothing_is_one_sided():
+    p_real = torch.tensor([0.9])
+    p_fake = torch.tensor([0.2])
+    expected = -(0.9 * math.log(0.9) + 0.1 * math.log(0.1)) - math.log(0.8)
+    assert discriminator_loss(p_real, p_fake, 0.1).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_generator_loss_is_non_saturating():
+    p_fake = torch.tensor([0.5, 0.25])
+    assert generator_loss(p_fake).item() == pytest.approx((math.log(2) + math.log(4)) / 2, rel=1e-6)
+
+
+def test_losses_are_clamped_when_d_is_certain():
+    ones, zeros = torch.ones(2), torch.zeros(2)
+    cap = -math.log(EPS)
+    assert discriminator_loss(zeros, ones).item() == pytest.approx(2 * cap, rel=1e-4)
+    assert generator_loss(zeros).item() == pytest.approx(cap, rel=1e-4)
+    assert math.isfinite(discriminator_loss(ones, zeros).item())
+
+
+def test_feature_matching_value():
+    real = torch.zeros(2, 2, 2)  # (B, T, C)
+    fake = torch.tensor([[[1.0, 2.0], [0.0, 1.0]],    # squared sum 1 + 4 + 0 + 1 = 6
+                         [[3.0, 0.0], [0.0, -2.0]]])  # squared sum 9 + 0 + 0 + 4 = 13
+    # summed over time and channels, averaged over the batch: (6 + 13) / 2
+    assert feature_matching_loss(real, fake).item() == pytest.approx(9.5)
+    assert feature_matching_loss(fake, real).item() == pytest.approx(9.5)
+    with pytest.raises(ValueError):
+        feature_matching_loss(real, fake[:, :1])
+
+
+def test_feature_matching_gradient_reaches_fake_only_path():
+    fake = torch.ones(1, 1, 2, requires_grad=True)
+    feature_matching_loss(torch.zeros(1, 1, 2), fake).backward()
+    torch.testing.assert_close(fake.grad, torch.full((1, 1, 2), 2.0))
+
+
+def test_pretrain_loss_is_mse():
+    pred = torch.tensor([[[1.0, 2.0]]])
+    target = torch.tensor([[[0.0, 0.0]]])
+    assert pretrain_loss(pred, target).item() == pytest.approx(2.5)
+
+
+@pytest.mark.parametrize(
+    "d_loss, g_loss, ratio, expected",
+    [
+        (0.5, 1.0, 0.7, (True, False)),   # D below 70% of G: D frozen
+        (0.69, 1.0, 0.7, (True, False)),
+        (0.7, 1.0, 0.7, (False, False)),  # exactly 70%: not below
+        (0.8, 1.0, 0.7, (False, False)),  # close losses: both train
+        (1.0, 0.5, 0.7, (False, True)),   # G below 70% of D: G frozen
+        (1.0, 1.0, 0.7, (False, False)),
+        (0.0, 1.0, 0.7, (True, False)),
+        (0.0, 0.0, 0.7, (False, False)),
+        (0.01, 5.0, 0.0, (False, False)),  # ratio 0: never freeze
+        (5.0, 0.01, 0.0, (False, False)),
+        (1.0, 3.0, 0.7, (True, False)),    # no "loss < 2" gate as in the original code
+        (0.9, 1.0, 1.0, (True, False)),
+        (1.0, 0.9, 1.0, (False, True)),
+    ],
+)
+def test_freeze_table(d_loss, g_loss, ratio, expected):
+    assert freeze_decision(d_loss, g_loss, ratio) == expected
+
+
+@pytest.mark.parametrize("a, b", [(0.3, 1.0), (1.0, 1.3), (2.0, 0.1), (0.5, 0.5)])
+@pytest.mark.parametrize("ratio", [0.0, 0.5, 0.7, 1.0])
+def test_freeze_symmetric_and_never_both(a, b, ratio):
+    freeze_d, freeze_g = freeze_decision(a, b, ratio)
+    assert (freeze_g, freeze_d) == freeze_decision(b, a, ratio)
+    assert not (freeze_d and freeze_g)
+
+
+@pytest.mark.parametrize("ratio", [-0.1, 1.5])
+def test_freeze_rejects_ratio_outside_unit_interval(ratio):
+    with pytest.raises(ValueError):
+        freeze_decision(1.0, 1.0, ratio)

@@ -1,0 +1,116 @@
+"""Piano rolls, histograms and sine synthesis."""
+
+import time
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from scipy.io import wavfile
+
+from crnngan import render
+
+SR = 16000
+# A4 for 0.5 s, then a 1 s gap, then a two-note chord at 1.5 s for 0.25 s.
+SONG = (
+    np.array([0.0, 1.5, 1.5]),
+    np.array([0.5, 0.25, 0.25]),
+    np.array([69, 60, 64]),
+    np.array([100, 80, 127]),
+)
+EMPTY = (np.zeros(0), np.zeros(0), np.zeros(0, dtype=int), np.zeros(0, dtype=int))
+
+
+def rms(audio: np.ndarray, t0: float, t1: float) -> float:
+    return float(np.sqrt(np.mean(audio[int(t0 * SR) : int(t1 * SR)].astype(np.float64) ** 2)))
+
+
+def test_wav_duration_rate_and_where_it_sounds(tmp_path):
+    path = render.write_wav(tmp_path / "out" / "song.wav", *SONG, sample_rate=SR)
+    rate, pcm = wavfile.read(path)
+    assert rate == SR and pcm.dtype == np.int16 and pcm.ndim == 1
+    assert len(pcm) == round((1.75 + render.RELEASE_S) * SR)
+
+    audio = pcm / 32767.0
+    assert rms(audio, 0.05, 0.45) > 0.02  # the A4
+    assert rms(audio, 1.55, 1.70) > 0.02  # the chord
+    gap_start = 0.5 + render.RELEASE_S
+    assert np.all(pcm[int(gap_start * SR) + 1 : int(1.5 * SR)] == 0)  # exact silence between
+
+
+def test_synthesis_is_in_range_and_fades_in_and_out():
+    audio = render.synthesize(*SONG, sample_rate=SR)
+    assert audio.dtype == np.float32
+    assert np.abs(audio).max() <= 1.0
+
+    # Clicks come from notes starting or stopping at full amplitude: check the envelope ends.
+    note = np.abs(render.synthesize([0.0], [0.5], [69], [127], sample_rate=SR))
+    peak = note.max()
+    assert note[: int(0.001 * SR)].max() < 0.3 * peak  # 1 ms into the attack
+    assert note[-int(0.005 * SR) :].max() < 0.15 * peak  # the last 5 ms of the release
+    assert note[-1] == 0.0
+
+
+def test_dense_cluster_is_scaled_into_range():
+    n = 40  # all 40 notes at full velocity at once would peak far above 1
+    audio = render.synthesize(np.zeros(n), np.full(n, 0.2), np.arange(40, 40 + n), np.full(n, 127))
+    assert 0.9 < np.abs(audio).max() <= 1.0
+
+
+def test_notes_above_nyquist_are_silent():
+    audio = render.synthesize([0.0], [0.2], [127], [127], sample_rate=8000)  # G9 is ~12.5 kHz
+    assert np.all(audio == 0)
+
+
+def test_sixty_seconds_synthesise_well_under_a_second():
+    rng = np.random.default_rng(0)
+    n = 4 * 120  # four voices of quarter notes at 120 BPM for 60 s
+    onsets = np.repeat(np.arange(120) * 0.5, 4)
+    render.synthesize(onsets[:4], np.full(4, 0.5), rng.integers(40, 90, 4), np.full(4, 90))  # warm up
+    start = time.perf_counter()
+    audio = render.synthesize(onsets, np.full(n, 0.5), rng.integers(40, 90, n), rng.integers(40, 127, n))
+    elapsed = time.perf_counter() - start
+    assert len(audio) >= 60 * SR
+    assert elapsed < 1.0
+
+
+def test_empty_song():
+    assert render.synthesize(*EMPTY).shape == (0,)
+
+
+def test_invalid_song_is_refused():
+    with pytest.raises(ValueError, match="equal length"):
+        render.synthesize([0.0, 1.0], [1.0], [60], [64])
+    with pytest.raises(ValueError, match="non-negative"):
+        render.synthesize([0.0], [-1.0], [60], [64])
+
+
+def test_piano_roll_png_with_an_empty_song(tmp_path):
+    path = render.save_piano_roll(tmp_path / "roll.png", [SONG, EMPTY], titles=["song", "empty"])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 1000
+
+
+def test_piano_roll_figure_stacks_one_subplot_per_song():
+    fig = render.piano_roll_figure([SONG, SONG, EMPTY])
+    assert isinstance(fig, Figure)
+    rolls = [ax for ax in fig.axes if ax.get_ylabel() == "pitch"]  # the rest is the colour bar
+    assert len(rolls) == 3
+    assert rolls[0].get_xlim() == (0.0, 1.75)
+    with pytest.raises(ValueError):
+        render.piano_roll_figure([])
+
+
+def test_histogram_figure(tmp_path):
+    rng = np.random.default_rng(1)
+    fig = render.histogram_figure(
+        {"real": rng.normal(size=500), "generated": rng.normal(1, size=200), "none": []},
+        title="pitch range",
+        bins=20,
+    )
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "real (n=500)",
+        "generated (n=200)",
+        "none (n=0)",
+    ]
+    fig.savefig(tmp_path / "hist.png")
+    render.histogram_figure({"all empty": [np.nan]}, title="x").savefig(tmp_path / "empty.png")

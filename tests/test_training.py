@@ -1,0 +1,205 @@
+"""Lightning training on tiny random data: smoke, step counts, determinism, resume, NaN, loading."""
+
+import dataclasses
+
+import pytest
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from crnngan.config import ConfigError, ModelConfig, TrainConfig
+from crnngan.modules import (
+    BaselineModule,
+    GANModule,
+    NonFiniteLossError,
+    create_module,
+    total_epochs,
+)
+from crnngan.training import build_trainer, fit, load_module
+
+BATCH, STEPS = 4, 8
+TRAIN = TrainConfig(accelerator="cpu", devices="auto")
+
+
+class RandomData(pl.LightningDataModule):
+    """Fixed random events: training batches are 1-tuples, validation batches bare tensors."""
+
+    def __init__(self, num_features: int, batches: int = 1, steps: int = STEPS, nan: bool = False):
+        super().__init__()
+        gen = torch.Generator().manual_seed(123)
+        self.train = torch.randn(batches * BATCH, steps, num_features, generator=gen)
+        if nan:
+            self.train[:, 2, 0] = float("nan")
+        self.val = torch.randn(BATCH, steps, num_features, generator=gen)
+
+    def train_dataloader(self):
+        return DataLoader(TensorDataset(self.train), batch_size=BATCH, shuffle=True)
+
+    def val_dataloader(self):
+        return DataLoader(self.val, batch_size=BATCH)
+
+
+def tiny(kind="gan", **overrides) -> ModelConfig:
+    base = dict(kind=kind, hidden_g=8, hidden_d=8, batch_size=BATCH, epochs=1, pretrain_epochs=1,
+                freeze_ratio=0.0)
+    return ModelConfig(**{**base, **overrides})
+
+
+def num_features(cfg: ModelConfig) -> int:
+    return 1 + 3 * cfg.tones_per_step
+
+
+def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=()):
+    """Seed + Trainer, then the module (so its initial weights follow the seed), then fit."""
+    trainer = build_trainer(TRAIN, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed)
+    module = create_module(cfg, num_features(cfg), steps, fixed_samples=3)
+    start = {k: v.clone() for k, v in module.state_dict().items()}
+    checkpoint = fit(module, RandomData(num_features(cfg), batches, steps, nan), trainer, tmp_path / "ckpt")
+    return trainer, module, start, checkpoint
+
+
+def changed(start, module, prefix):
+    return any(not torch.equal(start[k], v) for k, v in module.state_dict().items() if k.startswith(prefix))
+
+
+class CountBatches(pl.Callback):
+    def __init__(self):
+        self.batches = 0
+
+    def on_train_batch_end(self, *args):
+        self.batches += 1
+
+
+@pytest.mark.parametrize("tones", [1, 3])  # C-RNN-GAN and C-RNN-GAN-3
+def test_gan_one_batch_smoke(tmp_path, tones):
+    cfg = tiny(tones_per_step=tones)
+    trainer, module, start, checkpoint = train(cfg, tmp_path)
+    assert isinstance(module, GANModule)
+    assert trainer.global_step == 1 + 2  # one pretraining step, then a D and a G step
+    assert changed(start, module, "generator.") and changed(start, module, "discriminator.")
+    m = trainer.callback_metrics
+    for name in ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "d_acc_real", "d_acc_fake", "freeze_d",
+                 "freeze_g", "lr_g", "lr_d", "epoch_time_s", "sequences_per_s",
+                 "val_d_loss", "val_g_loss_adv", "val_pretrain_loss"):
+        assert torch.isfinite(m[name]), name
+    assert m["phase"] == 1.0
+    assert m["g_loss"] == m["fm_loss"]  # feature matching is on by default
+    assert (tmp_path / "ckpt" / "last.ckpt").exists() and checkpoint.best_model_path.endswith("best.ckpt")
+    assert module.generate(2, 5).shape == (2, 5, num_features(cfg))
+
+
+def test_gan_without_feature_matching_optimises_adversarial_loss(tmp_path):
+    trainer, *_ = train(tiny(feature_matching=False, pretrain_epochs=0, optimizer="adam"), tmp_path)
+    assert trainer.callback_metrics["g_loss"] == trainer.callback_metrics["g_loss_adv"]
+    assert trainer.global_step == 2
+
+
+def test_baseline_one_batch_smoke(tmp_path):
+    cfg = tiny("baseline", epochs=2, l2=0.01, momentum=0.9)
+    trainer, module, start, _ = train(cfg, tmp_path)
+    assert isinstance(module, BaselineModule) and not hasattr(module, "discriminator")
+    assert trainer.global_step == 2  # one optimiser step per batch
+    assert changed(start, module, "generator.")
+    for name in ("train_loss", "val_loss", "lr_g", "epoch_time_s", "sequences_per_s"):
+        assert torch.isfinite(trainer.callback_metrics[name]), name
+
+
+@pytest.mark.parametrize("ratio, freezes", [(0.0, 0), (1.0, 2)])
+def test_step_counts_follow_phases_and_freezing(tmp_path, ratio, freezes):
+    # Ratio 1 freezes whichever player has the lower loss from the second batch on, so 2 of
+    # the 3 adversarial batches skip one of the two steps.
+    trainer, *_ = train(tiny(freeze_ratio=ratio), tmp_path, batches=3)
+    assert trainer.global_step == 3 + 2 * 3 - freezes
+    m = trainer.callback_metrics
+    assert (m["freeze_d"] + m["freeze_g"]).item() == pytest.approx(freezes / 3)
+
+
+def test_pretraining_curriculum_grows_window(tmp_path):
+    cfg = tiny(pretrain_epochs=2, epochs=0, curriculum_step=4)
+    trainer, *_ = train(cfg, tmp_path, batches=2, steps=16)
+    assert trainer.global_step == 2 * 2
+    m = trainer.callback_metrics
+    assert m["phase"] == 0.0 and m["seq_len"] == 8.0  # min(4 * (1 + 1), 16) in the second epoch
+    assert "d_loss" not in m
+
+
+def test_same_seed_same_weights_different_seed_different(tmp_path):
+    cfg = tiny()
+    weights = [train(cfg, tmp_path / f"run{i}", seed=seed, batches=2)[1].state_dict()
+               for i, seed in enumerate((7, 7, 8))]
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+    assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
+
+
+def test_resume_continues_from_last_checkpoint(tmp_path):
+    first, *_ = train(tiny(pretrain_epochs=1, epochs=1), tmp_path, batches=2)
+    assert (first.current_epoch, first.global_step) == (2, 2 + 4)
+
+    longer = tiny(pretrain_epochs=1, epochs=2)  # more epochs extend the same run
+    counter = CountBatches()
+    second, *_ = train(longer, tmp_path, batches=2, callbacks=[counter])
+    assert counter.batches == 2  # only the third epoch ran
+    assert (second.current_epoch, second.global_step) == (3, 2 + 4 + 4)
+    assert second.callback_metrics["phase"] == 1.0
+
+    done = CountBatches()
+    third, *_ = train(longer, tmp_path, batches=2, callbacks=[done])
+    assert done.batches == 0 and third.global_step == 10  # a finished run is not retrained
+
+
+def test_resume_refuses_other_settings(tmp_path):
+    train(tiny(), tmp_path)
+    with pytest.raises(ValueError, match=r"other settings \(model.lr_g\)"):
+        train(tiny(lr_g=0.5), tmp_path)
+    with pytest.raises(ValueError, match="holds a GANModule, not a BaselineModule"):
+        train(tiny("baseline"), tmp_path)
+
+
+@pytest.mark.parametrize(
+    "cfg, loss",
+    [(tiny(), "pretrain_loss"), (tiny(pretrain_epochs=0), "d_loss"), (tiny("baseline"), "train_loss")],
+)
+def test_nan_raises_before_any_update(tmp_path, cfg, loss):
+    with pytest.raises(NonFiniteLossError, match=rf"{loss} = nan at epoch 0, batch 0"):
+        trainer = build_trainer(TRAIN, total_epochs(cfg), tmp_path, seed=0)
+        module = create_module(cfg, num_features(cfg), STEPS)
+        start = {k: v.clone() for k, v in module.state_dict().items()}
+        fit(module, RandomData(num_features(cfg), nan=True), trainer, tmp_path / "ckpt")
+    assert not changed(start, module, "")
+    assert trainer.global_step == 0
+
+
+@pytest.mark.parametrize("kind", ["gan", "baseline"])
+def test_load_module_round_trip(tmp_path, kind):
+    cfg = tiny(kind, tones_per_step=3)
+    _, module, _, checkpoint = train(cfg, tmp_path)
+    for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
+        loaded = load_module(path)
+        assert type(loaded) is type(module)
+        assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 10,
+                                  "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0}
+        state = module.state_dict()
+        assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
+        torch.testing.assert_close(loaded.generate(2, 6, seed=5), module.generate(2, 6, seed=5))
+        torch.testing.assert_close(loaded.generate_fixed(), module.generate_fixed())
+
+
+def test_generate_is_seeded_eval_mode_and_leaves_mode_alone():
+    module = create_module(tiny(), 4, STEPS, fixed_samples=3)
+    module.train()
+    a, b, c = (module.generate(2, 5, seed=s) for s in (1, 1, 2))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert module.generator.training
+    assert module.generate_fixed().shape == (3, STEPS, 4)
+    assert torch.equal(module.generate_fixed(), module.generate_fixed())
+
+
+def test_module_rejects_inconsistent_arguments():
+    with pytest.raises(ValueError, match="num_features"):
+        GANModule(dataclasses.asdict(tiny(tones_per_step=3)), 4, STEPS)
+    with pytest.raises(ConfigError, match="model.hiden_g"):
+        BaselineModule({**dataclasses.asdict(tiny()), "hiden_g": 8}, 4, STEPS)
+    with pytest.raises(ValueError, match="optimizer"):
+        GANModule(dataclasses.asdict(tiny(optimizer="rmsprop")), 4, STEPS)
+    with pytest.raises(ValueError, match="freeze ratio"):
+        GANModule(dataclasses.asdict(tiny(freeze_ratio=1.5)), 4, STEPS)
