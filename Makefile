@@ -28,6 +28,9 @@ setup: $(STAMP)  ## create .venv and install the pinned dependencies (idempotent
 repro: setup  ## run the whole pipeline (dvc repro) on params.yaml and the embedded corpus
 	$(VENV)/bin/dvc repro
 
+paper: setup  ## train the paper's configuration (configs/paper.yaml) as DVC experiment "paper" (GPU)
+	eval "$(VENV)/bin/dvc exp run -n paper $$($(PY) -m crnngan.overlay configs/paper.yaml)"
+
 test: setup  ## run the test suite (what CI runs)
 	$(PY) -m pytest
 

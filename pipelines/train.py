@@ -20,10 +20,9 @@ import mlflow
 from crnngan import tracking
 from crnngan.callbacks import EpochStats
 from crnngan.config import load_params
-from crnngan.datamodule import SegmentDataModule
-from crnngan.modules import NonFiniteLossError, create_module, total_epochs
+from crnngan.modules import NonFiniteLossError, total_epochs
 from crnngan.representation import Normalizer
-from crnngan.training import build_trainer, fit
+from crnngan.training import fit, prepare
 
 log = logging.getLogger("train")
 
@@ -61,9 +60,6 @@ def main() -> int:
         log.info("resuming from %s", out / "checkpoints" / "last.ckpt")
     out.mkdir(parents=True, exist_ok=True)
 
-    dm = SegmentDataModule(args.data, cfg.tones_per_step, cfg.batch_size,
-                           params.train.num_workers, params.seed)
-    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
     normalizer = Normalizer.load(args.data / "normalizer.json")
     experiment = params.mlflow.experiment
     tags = tracking.run_tags(model=args.model, stage="train")
@@ -80,10 +76,10 @@ def main() -> int:
                                **{f"data.{k}": v for k, v in dataclasses.asdict(normalizer).items()}})
             stats = EpochStats(normalizer, cfg.tones_per_step, out / "epoch_stats.csv",
                                params.train.log_every_n_epochs, params.train.artifacts_every_n_epochs)
-            trainer = build_trainer(params.train, total_epochs(cfg), out,
-                                    tracking.make_logger(run.info.run_id), [stats], seed=params.seed)
-            checkpoint = fit(module, dm, trainer, out / "checkpoints")
-            tracking.log_checkpoint(checkpoint.last_model_path, run.info.run_id)
+            dm, module, trainer = prepare(params, args.model, args.data, out,
+                                          tracking.make_logger(run.info.run_id), [stats])
+            fit(module, dm, trainer, out / "checkpoints")
+            tracking.log_checkpoint(out / "checkpoints" / "last.ckpt", run.info.run_id)
             mlflow.set_tag("device", str(trainer.strategy.root_device))
     except NonFiniteLossError as exc:
         log.error("training stopped: %s (MLflow run marked FAILED)", exc)

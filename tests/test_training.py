@@ -147,6 +147,15 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
     assert done.batches == 0 and third.global_step == 10  # a finished run is not retrained
 
 
+def test_last_checkpoint_is_every_epoch_even_without_improvement(tmp_path):
+    # lr 0: the monitored validation loss never improves after epoch 0, yet last.ckpt must
+    # follow every epoch (Lightning 2.6's save_last alone would stop at epoch 0).
+    train(tiny(pretrain_epochs=0, epochs=3, lr_g=0.0, lr_d=0.0), tmp_path)
+    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
+    best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=True)
+    assert (saved["epoch"], best["epoch"]) == (2, 0)
+
+
 def test_resume_refuses_other_settings(tmp_path):
     train(tiny(), tmp_path)
     with pytest.raises(ValueError, match=r"other settings \(model.lr_g\)"):

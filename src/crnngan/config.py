@@ -102,6 +102,10 @@ class ModelConfig:
     clip_norm: float = 5.0
     feature_matching: bool = True
     freeze_ratio: float = 0.7  # freeze a player whose loss < ratio * the other's; 0 = never
+    # D's loss sums a real and a fake term, G's has one: at equilibrium d = 2 log 2, g = log 2,
+    # so comparing totals would freeze G whenever D is merely at chance. 0.5 compares per-term
+    # losses; 1.0 compares the totals literally.
+    freeze_d_scale: float = 0.5
     label_smoothing: float = 0.0
 
 

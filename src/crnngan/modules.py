@@ -237,7 +237,7 @@ class GANModule(_GeneratorModule):
         super().__init__(model, num_features, segment_length, fixed_samples, fixed_seed)
         self.discriminator = Discriminator(num_features, self.cfg.hidden_d, self.cfg.layers_d, self.cfg.dropout)
         freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
-        self._prev_losses: tuple[float, float] | None = None  # (d_loss, g_loss_adv) of the last batch
+        self._prev_losses: tuple[float, float] | None = None  # (scaled d_loss, g_loss_adv) of the last batch
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -289,7 +289,7 @@ class GANModule(_GeneratorModule):
             fake = self.generator(self._noise(x.shape[0], x.shape[1]))  # (B, T, F)
         d = self._update(opt_d, lambda: self._d_losses(x, fake.detach()), "d_loss", batch_idx, freeze_d)
         g = self._update(opt_g, lambda: self._g_losses(x, fake), "g_loss", batch_idx, freeze_g)
-        self._prev_losses = (d["d_loss"].item(), g["g_loss_adv"].item())
+        self._prev_losses = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item())
         frozen = {"freeze_d": float(freeze_d), "freeze_g": float(freeze_g)}  # epoch mean = share frozen
         self._log_losses({**d, **g, **frozen}, x.shape[0], prog_bar=("d_loss", "g_loss"))
         self._end_step()

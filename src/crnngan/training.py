@@ -17,8 +17,9 @@ import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 
-from crnngan.config import TrainConfig
-from crnngan.modules import BaselineModule, GANModule
+from crnngan.config import Params, TrainConfig
+from crnngan.datamodule import SegmentDataModule
+from crnngan.modules import BaselineModule, GANModule, create_module, total_epochs
 
 LAST = "last.ckpt"
 _MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
@@ -57,6 +58,18 @@ def build_trainer(
     )
 
 
+def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str | Path,
+            logger: Logger | None = None, callbacks: Iterable[Callback] = ()
+            ) -> tuple[SegmentDataModule, GANModule | BaselineModule, pl.Trainer]:
+    """DataModule, freshly seeded module and Trainer for ``params.models[model_name]``."""
+    cfg = params.models[model_name]
+    dm = SegmentDataModule(data_dir, cfg.tones_per_step, cfg.batch_size,
+                           params.train.num_workers, params.seed)
+    trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed)
+    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
+    return dm, module, trainer
+
+
 def fit(
     module: GANModule | BaselineModule,
     datamodule: pl.LightningDataModule,
@@ -70,7 +83,7 @@ def fit(
     (weights, optimiser state, epoch and step counters), so an interrupted run is not restarted
     and a finished one returns at once. A ``last.ckpt`` of other settings (anything but
     ``model.epochs``, which may grow to extend a run) is refused with a ValueError.
-    The returned callback holds the checkpoint paths.
+    Returns the callback of ``best.ckpt``.
     """
     if trainer.checkpoint_callbacks:
         raise ValueError("fit() adds its own ModelCheckpoint; build the Trainer with build_trainer()")
@@ -79,14 +92,16 @@ def fit(
     resume = last.exists()
     if resume:
         _check_resumable(last, module)
-    checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
-        save_top_k=1, save_last=True, every_n_epochs=1,
-    )
+    # Two callbacks: since Lightning 2.6 `save_last` only writes when the monitored metric
+    # improved, which would freeze last.ckpt once a GAN's validation loss stops falling.
+    latest = ModelCheckpoint(dirpath=ckpt_dir, filename=last.stem, monitor=None, save_top_k=1,
+                             every_n_epochs=1, enable_version_counter=False)
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
+                           save_top_k=1, every_n_epochs=1, enable_version_counter=False)
     # Appended after construction because the monitored loss depends on the module.
-    trainer.callbacks.append(checkpoint)
+    trainer.callbacks.extend([latest, best])
     trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
-    return checkpoint
+    return best
 
 
 def _flat_settings(hparams: Mapping[str, Any]) -> dict[str, Any]:

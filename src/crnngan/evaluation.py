@@ -1,0 +1,570 @@
+"""The evaluate stage's logic: generated songs against real music, and the paper's claims.
+
+Real music is measured on windows of the test split holding as many events as the generated
+songs, so every statistic (3-tone repetitions included) compares at equal length and needs
+no l_r / l_g normalisation (anchors §2.1). Per model: the paper's statistics with bootstrap
+confidence intervals, the distance of each mean to real music in real-music standard
+deviations, and MGEval OA/KLD (:func:`crnngan.distributions.compare_sets`).
+
+The paper publishes no numeric table: its only quantitative result is Figure 3 (statistics
+per epoch), and its text states qualitative relations between the models and real music.
+:func:`paper_claims` checks those relations on our run.
+
+Pure functions, apart from :func:`read_epoch_stats`, which reads the file it names.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from numpy.typing import ArrayLike
+
+from .config import EvaluateConfig, SampleConfig
+from .constants import DT
+from .distributions import FEATURE_NAMES, compare_sets
+from .representation import events_to_notes
+from .sampling import song_table
+
+# Figure 3's six curves; the same as crnngan.callbacks.FIGURE3, which would import Lightning.
+FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
+           "repetitions_3")
+# What the report and the metrics files show: Figure 3, the length-free repetition rate and the
+# number of tones per song.
+REPORTED = (*FIGURE3, "repetitions_rate_3", "num_tones")
+PERCENT = ("scale_consistency", "polyphony", "repetitions_rate_3")  # shares, shown in % as Figure 3
+LABELS = {"scale_consistency": "scale consistency %", "tone_span": "tone span",
+          "unique_tones": "unique tones", "intensity_span": "intensity span",
+          "polyphony": "polyphony %", "repetitions_3": "3-tone repetitions",
+          "repetitions_rate_3": "3-tone repetition rate %", "num_tones": "tones"}
+MODEL_LABELS = {"baseline": "baseline", "crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3"}
+# Claims in the order of the anchors: targets T1-T5, Figure 3's captions, the conclusion.
+CLAIM_ORDER = ("T1", "T2", "T3", "T4", "T5", "F3c", "F3d", "C1", "C2")
+# "Similar" in the paper's sense: means within half a real-music standard deviation (a small
+# effect in Cohen's terms). The paper gives no margin.
+SIMILAR_MARGIN = 0.5
+# T5: "scale consistency stabilises after about 10-15 epochs": from epoch 15 on, a linear fit
+# drifts less than 5 percentage points.
+PLATEAU_EPOCH, PLATEAU_DRIFT = 15, 0.05
+
+Summary = dict[str, float]  # mean, std, n, ci_low, ci_high of one statistic
+
+
+def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
+                 seed: int) -> list[np.ndarray]:
+    """``count`` windows of ``window_events`` consecutive events, from songs at least that long.
+
+    Windows go round-robin over the eligible songs in a seeded random order, so each song
+    gives about ``count / songs`` windows (a long song would otherwise dominate), each at a
+    seeded uniform start. A window's first dt is 0, as in a generated song. Raises
+    ``ValueError`` when no song is long enough.
+    """
+    if window_events < 1 or count < 1:
+        raise ValueError(f"window_events and count must be >= 1, got {window_events}, {count}")
+    eligible = [s for s in songs if len(s) >= window_events]
+    if not eligible:
+        longest = max((len(s) for s in songs), default=0)
+        raise ValueError(f"no real song has {window_events} events (the longest has {longest})")
+    rng = np.random.default_rng(seed)
+    picks = rng.permutation(len(eligible))[np.arange(count) % len(eligible)]  # (count,)
+    lengths = np.array([len(eligible[i]) for i in picks])
+    starts = rng.integers(0, lengths - window_events + 1)  # (count,)
+    windows = []
+    for i, start in zip(picks, starts):
+        window = np.array(eligible[i][start:start + window_events], dtype=np.float32)
+        window[0, DT] = 0.0
+        windows.append(window)
+    return windows
+
+
+def summarise(table: Mapping[str, ArrayLike], bootstrap: int, confidence: float,
+              seed: int) -> dict[str, Summary]:
+    """Per statistic: ``mean``, ``std`` (ddof 1), ``n`` and a percentile-bootstrap CI of the mean.
+
+    NaN values (a statistic undefined for a song) are left out of that statistic only; with
+    no finite value everything but ``n`` is NaN. Every statistic is resampled with the same
+    ``bootstrap`` draws of songs, as multinomial counts (R, B): the resampled means of all
+    statistics are then two matrix products.
+    """
+    if bootstrap < 1 or not 0.0 < confidence < 1.0:
+        raise ValueError(f"need bootstrap >= 1 and 0 < confidence < 1, got {bootstrap}, {confidence}")
+    keys = list(table)
+    values = np.stack([np.ravel(np.asarray(table[k], dtype=np.float64)) for k in keys])  # (S, B)
+    finite = np.isfinite(values)
+    clean = np.where(finite, values, 0.0)
+    n = finite.sum(axis=1)  # (S,)
+    rows = values.shape[1]
+    rng = np.random.default_rng(seed)
+    draws = (rng.multinomial(rows, np.full(rows, 1.0 / rows), size=bootstrap) if rows
+             else np.zeros((bootstrap, 0)))  # (R, B) times each song is drawn
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = clean.sum(axis=1) / n
+        std = np.sqrt((np.where(finite, values - mean[:, None], 0.0) ** 2).sum(axis=1) / (n - 1))
+        boot = (draws @ clean.T) / (draws @ finite.T)  # (R, S); NaN where a draw has no value
+    alpha = (1.0 - confidence) / 2.0
+    ci = np.full((2, len(keys)), np.nan)
+    ok = n > 0
+    ci[:, ok] = np.nanquantile(boot[:, ok], [alpha, 1.0 - alpha], axis=0)
+    return {k: {"mean": float(mean[i]), "std": float(std[i]) if n[i] > 1 else float("nan"),
+                "n": int(n[i]), "ci_low": float(ci[0, i]), "ci_high": float(ci[1, i])}
+            for i, k in enumerate(keys)}
+
+
+def _mgeval_songs(songs: Sequence[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
+    """Event arrays -> the (onsets, pitches, velocities, lengths) tuples of ``distributions``."""
+    return [(o, p, v, l) for o, l, p, v in map(events_to_notes, songs)]
+
+
+def _distance(gen: Summary, real: Summary) -> float:
+    """|mean_gen - mean_real| / std_real; 0 or inf when real music has no spread."""
+    gap, std = abs(gen["mean"] - real["mean"]), real["std"]
+    if np.isnan(gap) or np.isnan(std):
+        return float("nan")
+    if std > 0:
+        return float(gap / std)
+    return 0.0 if gap == 0 else float("inf")
+
+
+def _nanmean(values: Sequence[float]) -> float:
+    finite = [v for v in values if not np.isnan(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
+def evaluate_models(generated: Mapping[str, Sequence[np.ndarray]],
+                    real_test_songs: Sequence[np.ndarray], cfg: EvaluateConfig, seed: int,
+                    reference_events: int = SampleConfig.length) -> dict[str, Any]:
+    """Statistics, distances to real music and MGEval for every model, plus real music.
+
+    Real music is measured on ``cfg.real_windows`` test windows at ``reference_events``
+    (the sample length) and at each model's median generated length in events (C-RNN-GAN-3
+    emits up to three tones a step). Returns ``settings``, ``reference_events``, ``notes``,
+    ``real`` {window events: {n_windows, test_songs, table, stats}} and ``models`` {name:
+    {n_songs, empty_songs, median_events, real_events, table, stats, distance, closeness,
+    mgeval}}; ``table`` holds per-song values, ``stats`` :func:`summarise` of :data:`REPORTED`.
+    """
+    longest = max((len(s) for s in real_test_songs), default=0)
+    notes: list[str] = []
+    real: dict[int, dict[str, Any]] = {}
+    windows_at: dict[int, list[np.ndarray]] = {}
+
+    def measure(songs: Sequence[np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Summary]]:
+        table = song_table(songs, tolerance=cfg.polyphony_tolerance, legacy=cfg.legacy)
+        return table, summarise({k: table[k] for k in REPORTED}, cfg.bootstrap, cfg.confidence, seed)
+
+    def real_at(events: int) -> int:
+        if events > longest:  # a fair length is impossible: use the longest that exists
+            notes.append(f"{events}-event real windows requested, but the longest real song has "
+                         f"{longest} events: {longest}-event windows used")
+            events = longest
+        if events not in real:
+            windows_at[events] = real_windows(real_test_songs, events, cfg.real_windows, seed)
+            table, stats = measure(windows_at[events])
+            real[events] = {"n_windows": len(windows_at[events]), "table": table, "stats": stats,
+                            "test_songs": sum(len(s) >= events for s in real_test_songs)}
+        return events
+
+    reference = real_at(reference_events)
+    models: dict[str, dict[str, Any]] = {}
+    for name, songs in generated.items():
+        lengths = np.array([len(s) for s in songs], dtype=np.int64)
+        median = max(int(np.rint(np.median(lengths))) if lengths.size else 0, 1)
+        events = real_at(median)
+        table, stats = measure(songs)
+        distance = {k: _distance(stats[k], real[events]["stats"][k]) for k in FIGURE3}
+        models[name] = {
+            "n_songs": len(songs), "empty_songs": int(np.sum(lengths == 0)),
+            "median_events": median, "real_events": events, "table": table, "stats": stats,
+            "distance": distance, "closeness": _nanmean(list(distance.values())),
+            # MGEval's intra-set distances need two songs per set.
+            "mgeval": (compare_sets(_mgeval_songs(songs), _mgeval_songs(windows_at[events]))
+                       if len(songs) >= 2 and len(windows_at[events]) >= 2 else None),
+        }
+    settings = {"metric_mode": "legacy" if cfg.legacy else "clean",
+                "polyphony_tolerance": cfg.polyphony_tolerance, "bootstrap": cfg.bootstrap,
+                "confidence": cfg.confidence, "real_windows": cfg.real_windows, "seed": seed}
+    return {"settings": settings, "reference_events": reference, "notes": notes, "real": real,
+            "models": models}
+
+
+# --------------------------------------------------------------------------- metrics files
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN/inf (DVC and strict parsers reject them): None instead."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _stats_json(stats: Mapping[str, Summary]) -> dict[str, dict[str, float | None]]:
+    return {k: {field: (int(v) if field == "n" else _finite(v)) for field, v in s.items()}
+            for k, s in stats.items()}
+
+
+def real_means(results: Mapping[str, Any], model: str) -> dict[str, float]:
+    """Real-music means at ``model``'s length (the reference length if it was not evaluated)."""
+    entry = results["models"].get(model)
+    events = entry["real_events"] if entry else results["reference_events"]
+    return {k: s["mean"] for k, s in results["real"][events]["stats"].items()}
+
+
+def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
+    """``metrics/<model>.json``: JSON-ready, non-finite values as None."""
+    m = results["models"][model]
+    mgeval = m["mgeval"] or {}
+    return {
+        "evaluated": 1, "n_songs": m["n_songs"], "empty_songs": m["empty_songs"],
+        "median_events": m["median_events"], "real_window_events": m["real_events"],
+        "stats": _stats_json(m["stats"]),
+        "real_mean": {k: _finite(v) for k, v in real_means(results, model).items()},
+        "distance_to_real": {**{k: _finite(v) for k, v in m["distance"].items()},
+                             "overall": _finite(m["closeness"])},
+        "mgeval": {**{k: _finite(mgeval["summary"][k]) for k in ("oa", "kld", "oa_gen")
+                      if "summary" in mgeval},
+                   "features": {f: {"oa": _finite(mgeval[f]["oa"]), "kld": _finite(mgeval[f]["kld"])}
+                                for f in FEATURE_NAMES if f in mgeval}},
+    }
+
+
+def real_metrics(results: Mapping[str, Any]) -> dict[str, Any]:
+    """``metrics/real.json``: real music at the reference (sample) length."""
+    ref = results["real"][results["reference_events"]]
+    return {"window_events": results["reference_events"], "n_windows": ref["n_windows"],
+            "test_songs": ref["test_songs"], "stats": _stats_json(ref["stats"])}
+
+
+def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str, float]:
+    """Nested metrics -> {"prefix/a/b": value} of the numbers only (None skipped), for MLflow."""
+    flat: dict[str, float] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}/{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_metrics(value, name))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value):
+            flat[name] = float(value)
+    return flat
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def _label(who: str) -> str:
+    """``crnngan`` -> "C-RNN-GAN"; ``real@crnngan`` -> "real music"."""
+    return "real music" if who.startswith("real@") else MODEL_LABELS.get(who, who)
+
+
+def _unit(stat: str) -> float:
+    """Factor from stored values to the report's units (% for shares)."""
+    return 100.0 if stat in PERCENT else 1.0
+
+
+def _fmt(stat: str, value: float) -> str:
+    return f"{_unit(stat) * value:.1f}" if np.isfinite(value) else "n/a"
+
+
+def _fmt_ci(stat: str, s: Summary) -> str:
+    return f"{_fmt(stat, s['mean'])} [{_fmt(stat, s['ci_low'])}, {_fmt(stat, s['ci_high'])}]"
+
+
+def _greater(a: Summary, b: Summary) -> str:
+    """a > b: "yes" / "no" when the CIs are disjoint, else "inconclusive"."""
+    if a["ci_low"] > b["ci_high"]:
+        return "yes"
+    if a["ci_high"] < b["ci_low"]:
+        return "no"
+    return "inconclusive"  # overlapping CIs, or NaN (every comparison with NaN is False)
+
+
+def _similar(a: Summary, b: Summary, real_std: float) -> str:
+    """a ≈ b: "yes" within SIMILAR_MARGIN real stds, "no" beyond it with disjoint CIs."""
+    gap = abs(a["mean"] - b["mean"])
+    if not np.isfinite(gap) or not np.isfinite(real_std):
+        return "inconclusive"
+    if gap <= SIMILAR_MARGIN * real_std:
+        return "yes"
+    return "no" if _greater(a, b) != "inconclusive" else "inconclusive"
+
+
+# (id, the paper's claim, where it says so, test, side a, side b, statistic). A side is a model
+# or "real@<model>", real music at that model's length. ">": a > b, "≈": a ≈ b, "std>": a's
+# spread > b's.
+_CLAIMS = (
+    ("T1", "unique tones: C-RNN-GAN > baseline (the baseline's are \"consistently much lower\")",
+     "Fig. 3(b)", ">", "crnngan", "baseline", "unique_tones"),
+    ("T2", "tone span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "tone_span"),
+    ("T2", "intensity span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "intensity_span"),
+    ("T3", "scale consistency: C-RNN-GAN ≈ baseline", "Fig. 3(b)", "≈", "crnngan", "baseline",
+     "scale_consistency"),
+    ("T3", "scale consistency: real music slightly above C-RNN-GAN", "Fig. 3(d)", ">",
+     "real@crnngan", "crnngan", "scale_consistency"),
+    ("T3", "scale consistency: real music slightly above the baseline", "Fig. 3(d)", ">",
+     "real@baseline", "baseline", "scale_consistency"),
+    ("T4", "polyphony: C-RNN-GAN-3 > C-RNN-GAN", "§4, Fig. 3(c)", ">", "crnngan3", "crnngan",
+     "polyphony"),
+    ("T4", "polyphony: C-RNN-GAN-3 > baseline", "Fig. 3(c)", ">", "crnngan3", "baseline", "polyphony"),
+    ("T4", "polyphony: C-RNN-GAN-3 ≈ real music", "Fig. 3(d)", "≈", "crnngan3", "real@crnngan3",
+     "polyphony"),
+    ("F3c", "tone span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "tone_span"),
+    ("F3c", "unique tones: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
+     "unique_tones"),
+    ("F3c", "intensity span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
+     "intensity_span"),
+    ("F3c", "3-tone repetitions: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
+     "repetitions_3"),
+    ("F3d", "intensity span: real music ≈ C-RNN-GAN", "Fig. 3(d)", "≈", "real@crnngan", "crnngan",
+     "intensity_span"),
+    ("F3d", "scale consistency varies more in real music than in C-RNN-GAN", "Fig. 3(d)", "std>",
+     "real@crnngan", "crnngan", "scale_consistency"),
+    ("F3d", "3-tone repetitions: real music much higher than C-RNN-GAN (here at equal length, "
+     "no l_r/l_g scaling)", "Fig. 3(d)", ">", "real@crnngan", "crnngan", "repetitions_3"),
+    ("C2", "polyphony: C-RNN-GAN \"scored low\" (below real music)", "§5", ">", "real@crnngan",
+     "crnngan", "polyphony"),
+)
+
+
+def _pair_claim(results: Mapping[str, Any], test: str, a: str, b: str, stat: str) -> tuple[str, str]:
+    """(what we measured, agreement) of one two-sided claim."""
+    def side(who: str) -> Summary:
+        model = who.removeprefix("real@")
+        if who == model:
+            return results["models"][model]["stats"][stat]
+        return results["real"][results["models"][model]["real_events"]]["stats"][stat]
+
+    sa, sb = side(a), side(b)
+    real_side = next((w for w in (b, a) if w.startswith("real@")), f"real@{a}")
+    if test == "std>":
+        measured = (f"std {_label(a)} {_fmt(stat, sa['std'])} vs {_label(b)} "
+                    f"{_fmt(stat, sb['std'])} (point estimates)")
+        if np.isnan(sa["std"]) or np.isnan(sb["std"]):
+            return measured, "inconclusive"
+        return measured, "yes" if sa["std"] > sb["std"] else "no"
+    measured = f"{_label(a)} {_fmt_ci(stat, sa)} vs {_label(b)} {_fmt_ci(stat, sb)}"
+    if test == ">":
+        return measured, _greater(sa, sb)
+    real_std = side(real_side)["std"]
+    return (f"{measured}; margin {SIMILAR_MARGIN:g} real std = {_fmt(stat, SIMILAR_MARGIN * real_std)}",
+            _similar(sa, sb, real_std))
+
+
+def _closer(ours: float, theirs: float, lower_is_closer: bool) -> bool | None:
+    """Whether ``ours`` is the closer score; None on a tie or NaN."""
+    if np.isnan(ours) or np.isnan(theirs) or ours == theirs:
+        return None
+    return (ours < theirs) == lower_is_closer
+
+
+def _closeness_claim(results: Mapping[str, Any]) -> tuple[str, str]:
+    """C1: C-RNN-GAN closer to real music than the baseline, by distance and by MGEval OA;
+    "inconclusive" when the two measures disagree."""
+    gan, base = results["models"]["crnngan"], results["models"]["baseline"]
+    votes = [_closer(gan["closeness"], base["closeness"], lower_is_closer=True)]
+    measured = f"distance to real {gan['closeness']:.2f} vs baseline {base['closeness']:.2f}"
+    if gan["mgeval"] and base["mgeval"]:
+        oa_gan, oa_base = gan["mgeval"]["summary"]["oa"], base["mgeval"]["summary"]["oa"]
+        votes.append(_closer(oa_gan, oa_base, lower_is_closer=False))
+        measured += f"; MGEval OA {oa_gan:.2f} vs {oa_base:.2f}"
+    if all(v is True for v in votes):
+        return measured, "yes"
+    return measured, "no" if all(v is False for v in votes) else "inconclusive"
+
+
+def _plateau_claim(curve: Mapping[str, np.ndarray]) -> tuple[str, str]:
+    """T5 from the per-epoch scale consistency of C-RNN-GAN's fixed-noise batch."""
+    epochs, values = curve["epoch"], curve["scale_consistency"]
+    late = (epochs >= PLATEAU_EPOCH) & np.isfinite(values)
+    if late.sum() < 3:
+        return (f"{int(late.sum())} epochs logged from epoch {PLATEAU_EPOCH} on; the test needs 3",
+                "inconclusive")
+    slope = np.polyfit(epochs[late], values[late], 1)[0]
+    drift = abs(slope) * (epochs[late].max() - epochs[late].min())
+    return (f"linear drift over epochs {int(epochs[late].min())}-{int(epochs[late].max())}: "
+            f"{100 * drift:.1f} points (stable below {100 * PLATEAU_DRIFT:.0f})",
+            "yes" if drift < PLATEAU_DRIFT else "no")
+
+
+def paper_claims(results: Mapping[str, Any],
+                 curves: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> list[dict[str, str]]:
+    """One row per qualitative claim of the paper whose models were evaluated.
+
+    Rows: ``id`` (anchors §2.5 T1-T5, or F3c / F3d for Figure 3's captions, C1 / C2 for the
+    conclusion), ``claim``, ``source``, ``measured`` and ``agrees``: "yes" / "no" when the
+    CIs of the two means are disjoint, "inconclusive" when they overlap; "≈" claims hold
+    within :data:`SIMILAR_MARGIN` real-music stds. T5 needs ``curves["crnngan"]`` (columns
+    of ``epoch_stats.csv``, see :func:`read_epoch_stats`).
+    """
+    present = set(results["models"])
+    rows = []
+    for cid, claim, source, test, a, b, stat in _CLAIMS:
+        if {a.removeprefix("real@"), b.removeprefix("real@")} <= present:
+            measured, agrees = _pair_claim(results, test, a, b, stat)
+            rows.append({"id": cid, "claim": claim, "source": source, "measured": measured,
+                         "agrees": agrees})
+    if {"crnngan", "baseline"} <= present:
+        measured, agrees = _closeness_claim(results)
+        rows.append({"id": "C1", "claim": "C-RNN-GAN resembles real music more than the baseline",
+                     "source": "§5", "measured": measured, "agrees": agrees})
+    if curves and "crnngan" in curves and "scale_consistency" in curves["crnngan"]:
+        measured, agrees = _plateau_claim(curves["crnngan"])
+        rows.append({"id": "T5", "claim": "scale consistency of C-RNN-GAN stabilises after "
+                     "about 10-15 epochs", "source": "Fig. 3(a)", "measured": measured,
+                     "agrees": agrees})
+    return sorted(rows, key=lambda r: CLAIM_ORDER.index(r["id"]))
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _ordered(names: Sequence[str]) -> list[str]:
+    """Models in the report's order: baseline, C-RNN-GAN, C-RNN-GAN-3, then any other."""
+    known = list(MODEL_LABELS)
+    return sorted(dict.fromkeys(names), key=lambda m: known.index(m) if m in known else len(known))
+
+
+def histogram_values(results: Mapping[str, Any], stat: str) -> dict[str, np.ndarray]:
+    """Per-song values of ``stat`` by legend label (models, then real music by window length),
+    in the report's units."""
+    scale = _unit(stat)
+    values = {MODEL_LABELS.get(m, m): scale * results["models"][m]["table"][stat]
+              for m in _ordered(list(results["models"]))}
+    values.update({f"real music ({n} events)": scale * r["table"][stat]
+                   for n, r in sorted(results["real"].items())})
+    return values
+
+
+def _row_cells(stats: Mapping[str, Summary]) -> list[str]:
+    """"mean ± CI half-width" per reported statistic."""
+    cells = []
+    for k in REPORTED:
+        s = stats[k]
+        half = _unit(k) * (s["ci_high"] - s["ci_low"]) / 2
+        cells.append(f"{_fmt(k, s['mean'])} ± {half:.1f}" if np.isfinite(half) else _fmt(k, s["mean"]))
+    return cells
+
+
+def _overview(results: Mapping[str, Any], order: Sequence[str], missing: Sequence[str],
+              notes: Sequence[str]) -> list[str]:
+    """The bullet list: metric mode, sample counts, real windows, missing models, notes."""
+    s, models = results["settings"], results["models"]
+    mode = ("clean: the paper's definitions, pitches rounded to the nearest MIDI number"
+            if s["metric_mode"] == "clean" else
+            "legacy: the original code's quirks (pitches truncated, scale test without "
+            "modulo, polyphony of the paper snapshot e75e541)")
+    counts = [f"{MODEL_LABELS.get(m, m)} {models[m]['n_songs']} songs (median "
+              f"{models[m]['median_events']} events, {models[m]['empty_songs']} empty)"
+              for m in order if m in models]
+    lines = [f"- Metric mode: **{mode}**; polyphony tolerance {s['polyphony_tolerance']:g} s.",
+             f"- Samples: {'; '.join(counts) or 'none'}."]
+    lines += [f"- Real music: {r['n_windows']} windows of {n} events from {r['test_songs']} "
+              f"test songs (seed {s['seed']})." for n, r in sorted(results["real"].items())]
+    lines += [f"- **{MODEL_LABELS.get(m, m)} was not evaluated**: no samples." for m in missing]
+    return lines + [f"- {n}" for n in (*results["notes"], *notes)]
+
+
+def _statistics_table(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    s, models = results["settings"], results["models"]
+    lines = [f"## Statistics (mean ± half-width of the {100 * s['confidence']:g}% bootstrap CI "
+             f"of the mean, {s['bootstrap']} resamples)", "",
+             "| | " + " | ".join(LABELS[k] for k in REPORTED) + " |", "|---" * (len(REPORTED) + 1) + "|"]
+    for m in order:
+        cells = _row_cells(models[m]["stats"]) if m in models else ["not evaluated"]
+        lines.append(f"| {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+    lines += [f"| real music ({n}-event windows) | " + " | ".join(_row_cells(r["stats"])) + " |"
+              for n, r in sorted(results["real"].items())]
+    return lines
+
+
+def _closeness_table(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    lines = ["## Closeness to real music", "",
+             "Distance: mean over Figure 3's six statistics of |mean_gen - mean_real| / std_real, "
+             "real windows as long as the model's median song (lower is closer). MGEval (Yang & "
+             "Lerch 2018), mean over 10 features: overlapping area OA (higher is closer) and KLD "
+             "(lower is closer).", "",
+             "| model | distance to real | largest gap | MGEval OA | MGEval KLD |",
+             "|---|---|---|---|---|"]
+    for m in (m for m in order if m in results["models"]):
+        entry = results["models"][m]
+        d = entry["distance"]
+        worst = max((k for k in d if not np.isnan(d[k])), key=lambda k: d[k], default=None)
+        gap = f"{LABELS[worst]} ({d[worst]:.2f} std)" if worst else "n/a"
+        mg = entry["mgeval"]["summary"] if entry["mgeval"] else None
+        oa_kld = f"{mg['oa']:.3f} | {mg['kld']:.3f}" if mg else "n/a | n/a"  # fewer than 2 songs
+        lines.append(f"| {MODEL_LABELS.get(m, m)} | {entry['closeness']:.2f} | {gap} | {oa_kld} |")
+    return lines
+
+
+def _claims_table(results: Mapping[str, Any], claims: Sequence[Mapping[str, str]]) -> list[str]:
+    agreed = sum(c["agrees"] == "yes" for c in claims)
+    lines = ["## The paper's claims", "",
+             "The paper publishes no numeric table: its only quantitative result is Figure 3 "
+             "(statistics per training epoch), and its text states qualitative relations. "
+             f"\"yes\" / \"no\": the {100 * results['settings']['confidence']:g}% CIs are disjoint; "
+             f"\"inconclusive\": they overlap. \"≈\" holds within {SIMILAR_MARGIN:g} real-music std. "
+             f"Our run agrees with {agreed} of {len(claims)} checked claims.", "",
+             "| # | paper's claim (qualitative; the paper publishes only Figure 3, no table) | "
+             "source | what we measured | our run agrees? |", "|---|---|---|---|---|"]
+    lines += [f"| {c['id']} | {c['claim']} | {c['source']} | {c['measured']} | {c['agrees']} |"
+              for c in claims]
+    return lines + ["", "Not checked: the epoch dynamics of Figure 3 other than T5 (complexity "
+                    "growing with training, repetitions rising for ~25 epochs, C-RNN-GAN-3's zero "
+                    "outputs around epochs 50-55), which need the paper's long training; see "
+                    "`figures/training_curves.png`."]
+
+
+def summary_markdown(results: Mapping[str, Any], claims: Sequence[Mapping[str, str]],
+                     missing: Sequence[str] = (), notes: Sequence[str] = ()) -> str:
+    """``reports/summary.md``: statistics table, closeness to real music, the paper's claims.
+
+    ``missing``: models without samples (shown as not evaluated); ``notes``: extra lines.
+    """
+    order = _ordered([*results["models"], *missing])
+    sections = (_overview(results, order, missing, notes), _statistics_table(results, order),
+                _closeness_table(results, order), _claims_table(results, claims))
+    return "\n\n".join("\n".join(lines) for lines in
+                       (["# Evaluation: generated music vs real music"], *sections)) + "\n"
+
+
+# --------------------------------------------------------------------------- training curves
+
+
+def read_epoch_stats(path: str | Path) -> dict[str, np.ndarray]:
+    """``epoch_stats.csv`` -> column -> float array (empty cells, e.g. GAN losses while
+    pretraining, are NaN)."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    columns = list(rows[0]) if rows else []
+    return {c: np.array([float(r[c]) if r.get(c) not in ("", None) else np.nan for r in rows])
+            for c in columns}
+
+
+def training_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
+                           real: Mapping[str, Mapping[str, float]]) -> Figure:
+    """Figure 3 again: a panel per model with the six statistics against epoch, and the
+    real-music means (``real[model]``) as dashed lines in the same colours.
+
+    Shares are in %, and the y-axis is 0-127 as in the original's gnuplot script (early
+    epochs' repetition counts can go above it).
+    """
+    fig = Figure(figsize=(5 * max(len(curves), 1), 4), layout="constrained")
+    axes = fig.subplots(1, max(len(curves), 1), squeeze=False)[0]
+    colours = colormaps["tab10"]
+    for ax, (model, curve) in zip(axes, curves.items()):
+        for i, stat in enumerate(FIGURE3):
+            scale = _unit(stat)
+            if stat in curve:
+                ax.plot(curve["epoch"], scale * curve[stat], color=colours(i), label=LABELS[stat])
+            level = real.get(model, {}).get(stat, np.nan)
+            if np.isfinite(level):
+                ax.axhline(scale * level, color=colours(i), linestyle="--", linewidth=1)
+        ax.set_title(MODEL_LABELS.get(model, model))
+        ax.set_xlabel("epoch")
+        ax.set_ylim(0, 127)
+    if not curves:
+        axes[0].text(0.5, 0.5, "no epoch_stats.csv", transform=axes[0].transAxes, ha="center")
+    handles = [Line2D([], [], color=colours(i), label=LABELS[k]) for i, k in enumerate(FIGURE3)]
+    handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean)"))
+    fig.legend(handles=handles, loc="outside right center", fontsize="small")
+    return fig

@@ -1,0 +1,330 @@
+"""The evaluate stage: real windows, bootstrap summaries, the paper's claims, the report,
+the pipeline end to end, and a sanity check on real Bach chorales."""
+
+import importlib.util
+import json
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from mlflow import MlflowClient
+
+from crnngan import evaluation as ev
+from crnngan import tracking
+from crnngan.config import EvaluateConfig
+from crnngan.constants import TIME_QUANTUM
+from crnngan.dataset import SongSet
+from crnngan.sampling import save_songs, song_table
+
+REPO = Path(__file__).resolve().parents[1]
+CFG = EvaluateConfig(real_windows=12, bootstrap=200)
+
+
+def load_pipeline():
+    spec = importlib.util.spec_from_file_location("evaluate_stage", REPO / "pipelines" / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def random_song(rng: np.random.Generator, n: int, low: int = 55, high: int = 80) -> np.ndarray:
+    """n events: a third of them chord members (dt 0), pitches in [low, high)."""
+    ev_ = np.zeros((n, 4), dtype=np.float32)
+    ev_[:, 0] = np.where(rng.random(n) < 1 / 3, 0.0, 96 * TIME_QUANTUM)
+    ev_[0, 0] = 0.0
+    ev_[:, 1] = 192 * TIME_QUANTUM
+    ev_[:, 2] = rng.integers(low, high, n)
+    ev_[:, 3] = rng.integers(40, 100, n)
+    return ev_
+
+
+# --------------------------------------------------------------------------- real_windows
+
+
+def test_real_windows_lengths_spread_and_determinism():
+    # Song i holds pitch 40 + i only, so a window tells where it was cut from.
+    songs = [np.column_stack([np.zeros(n), np.ones(n), np.full(n, 40.0 + i), np.full(n, 64.0)])
+             .astype(np.float32) for i, n in enumerate([50, 9, 30, 12, 80])]
+    windows = ev.real_windows(songs, 12, 8, seed=3)
+    assert len(windows) == 8 and all(w.shape == (12, 4) for w in windows)
+    sources = [int(w[0, 2]) - 40 for w in windows]
+    # Round-robin over the 4 songs with >= 12 events: each twice, the 9-event song never.
+    assert sorted(sources) == [0, 0, 2, 2, 3, 3, 4, 4]
+    assert all(w[0, 0] == 0.0 for w in windows)
+    again = ev.real_windows(songs, 12, 8, seed=3)
+    assert all(np.array_equal(a, b) for a, b in zip(windows, again))
+    other = ev.real_windows(songs, 12, 8, seed=4)
+    assert not all(np.array_equal(a, b) for a, b in zip(windows, other))
+    with pytest.raises(ValueError, match="longest has 80"):
+        ev.real_windows(songs, 81, 2, seed=0)
+
+
+def test_real_windows_are_slices_of_the_song():
+    song = np.arange(200, dtype=np.float32).reshape(50, 4) + 1
+    for w in ev.real_windows([song], 10, 5, seed=0):
+        start = int(np.flatnonzero(song[:, 2] == w[0, 2])[0])
+        assert np.array_equal(w[1:], song[start + 1:start + 10])  # dt of the first row is 0
+
+
+# --------------------------------------------------------------------------- summarise
+
+
+def test_summarise_hand_table():
+    table = {"a": [1.0, 2.0, 3.0, np.nan], "none": [np.nan] * 4, "const": [5.0] * 4}
+    s = ev.summarise(table, bootstrap=500, confidence=0.9, seed=0)
+    a = s["a"]
+    assert (a["mean"], a["std"], a["n"]) == (2.0, 1.0, 3)  # NaN left out
+    assert 1.0 <= a["ci_low"] <= 2.0 <= a["ci_high"] <= 3.0
+    fields = ("mean", "std", "ci_low", "ci_high")
+    assert s["none"]["n"] == 0 and all(math.isnan(s["none"][k]) for k in fields)
+    assert [s["const"][k] for k in fields] == [5, 0, 5, 5]
+    assert ev.summarise(table, 500, 0.9, seed=0)["a"] == a  # seeded
+
+
+def test_summarise_ci_matches_the_normal_interval():
+    x = np.arange(100.0)  # std 29.01, standard error 2.90
+    s = ev.summarise({"x": x}, bootstrap=4000, confidence=0.95, seed=1)["x"]
+    half = 1.96 * x.std(ddof=1) / 10
+    assert s["ci_low"] < 49.5 < s["ci_high"]
+    assert (s["ci_high"] - s["ci_low"]) / 2 == pytest.approx(half, rel=0.1)
+
+
+# --------------------------------------------------------------------------- evaluate_models
+
+
+@pytest.fixture(scope="module")
+def evaluated():
+    rng = np.random.default_rng(0)
+    test = [random_song(rng, 90) for _ in range(6)]
+    generated = {
+        # The real windows themselves: every distance must be exactly 0.
+        "crnngan": ev.real_windows(test, 30, CFG.real_windows, seed=7),
+        "baseline": [random_song(rng, 28, 60, 64) for _ in range(8)],
+        "crnngan3": [random_song(rng, 60) for _ in range(8)],
+    }
+    return ev.evaluate_models(generated, test, CFG, seed=7, reference_events=30)
+
+
+def test_evaluate_models_matches_lengths_and_measures_distance(evaluated):
+    models, real = evaluated["models"], evaluated["real"]
+    assert sorted(real) == [28, 30, 60]  # reference, baseline's and C-RNN-GAN-3's medians
+    assert [models[m]["real_events"] for m in ("crnngan", "baseline", "crnngan3")] == [30, 28, 60]
+    assert all(r["n_windows"] == CFG.real_windows for r in real.values())
+    gan = models["crnngan"]
+    assert gan["distance"] == dict.fromkeys(ev.FIGURE3, 0.0) and gan["closeness"] == 0.0
+    assert gan["stats"] == real[30]["stats"]
+    # Four pitches against 25: the baseline is far from real music on unique tones.
+    assert models["baseline"]["distance"]["unique_tones"] > 3
+    assert set(gan["mgeval"]) == {*ev.FEATURE_NAMES, "summary"}
+    metrics = ev.model_metrics(evaluated, "baseline")
+    json.dumps(metrics, allow_nan=False)
+    assert metrics["stats"]["unique_tones"] == models["baseline"]["stats"]["unique_tones"]
+    flat = ev.flatten_metrics(metrics)
+    assert flat["eval/distance_to_real/unique_tones"] == models["baseline"]["distance"]["unique_tones"]
+    assert flat["eval/stats/polyphony/n"] == 8
+    # Random real songs never repeat 3 tones (std 0) but the 4-pitch baseline does: an infinite
+    # distance, which JSON holds as null and MLflow does not get.
+    assert models["baseline"]["distance"]["repetitions_3"] == math.inf == models["baseline"]["closeness"]
+    assert metrics["distance_to_real"]["overall"] is None and "eval/distance_to_real/overall" not in flat
+
+
+def test_summary_markdown_has_every_row(evaluated):
+    claims = ev.paper_claims(evaluated)
+    md = ev.summary_markdown(evaluated, claims, missing=["extra"], notes=["a note"])
+    table_rows = [l.split("|")[1].strip() for l in md.splitlines() if l.startswith("| ")]
+    for row in ("baseline", "C-RNN-GAN", "C-RNN-GAN-3", "extra", "real music (28-event windows)",
+                "real music (30-event windows)", "real music (60-event windows)"):
+        assert row in table_rows
+    assert "paper's claim (qualitative; the paper publishes only Figure 3, no table)" in md
+    assert "our run agrees?" in md and "**extra was not evaluated**" in md and "a note" in md
+    assert "Metric mode: **clean" in md
+    for c in claims:
+        assert f"| {c['id']} | {c['claim']} | {c['source']} | {c['measured']} | {c['agrees']} |" in md
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def summary(mean: float, low: float, high: float, std: float = 1.0) -> ev.Summary:
+    return {"mean": mean, "std": std, "n": 10, "ci_low": low, "ci_high": high}
+
+
+def hand_results(models: dict[str, dict[str, ev.Summary]], real: dict[str, ev.Summary],
+                 closeness: dict[str, float] | None = None) -> dict:
+    """Every statistic not given is the same neutral summary on every side."""
+    neutral = summary(1.0, 0.9, 1.1)
+    filled = {m: {k: s.get(k, neutral) for k in ev.REPORTED} for m, s in models.items()}
+    closeness = closeness or {}
+    return {"real": {100: {"stats": {k: real.get(k, neutral) for k in ev.REPORTED}}},
+            "models": {m: {"stats": s, "real_events": 100, "closeness": closeness.get(m, 1.0),
+                           "mgeval": None} for m, s in filled.items()}}
+
+
+def agreement(rows: list[dict], claim_start: str) -> str:
+    (row,) = [r for r in rows if r["claim"].startswith(claim_start)]
+    return row["agrees"]
+
+
+def test_claims_agree_disagree_inconclusive():
+    results = hand_results(
+        {"crnngan": {"unique_tones": summary(30, 29, 31), "tone_span": summary(10, 9, 11),
+                     "intensity_span": summary(50, 40, 60),
+                     "scale_consistency": summary(0.90, 0.89, 0.91)},
+         "baseline": {"unique_tones": summary(20, 19, 21), "tone_span": summary(20, 19, 21),
+                      "intensity_span": summary(45, 35, 55),
+                      "scale_consistency": summary(0.91, 0.90, 0.92)}},
+        real={"scale_consistency": summary(0.95, 0.94, 0.96, std=0.05)},
+        closeness={"crnngan": 0.5, "baseline": 0.8})
+    rows = ev.paper_claims(results)
+    assert agreement(rows, "unique tones: C-RNN-GAN > baseline") == "yes"
+    assert agreement(rows, "tone span: C-RNN-GAN > baseline") == "no"
+    assert agreement(rows, "intensity span: C-RNN-GAN > baseline") == "inconclusive"  # CIs overlap
+    assert agreement(rows, "scale consistency: C-RNN-GAN ≈ baseline") == "yes"  # 0.01 <= 0.5 * 0.05
+    assert agreement(rows, "scale consistency: real music slightly above C-RNN-GAN") == "yes"
+    assert agreement(rows, "C-RNN-GAN resembles") == "yes"
+    # No C-RNN-GAN-3: its claims are skipped, not failed.
+    assert not any("C-RNN-GAN-3" in r["claim"] for r in rows)
+    assert [r["id"] for r in rows] == sorted((r["id"] for r in rows), key=ev.CLAIM_ORDER.index)
+
+
+def test_similar_claim_needs_disjoint_cis_to_disagree():
+    real = {"scale_consistency": summary(0.95, 0.94, 0.96, std=0.05)}
+    far = {"crnngan": {"scale_consistency": summary(0.80, 0.79, 0.81)},
+           "baseline": {"scale_consistency": summary(0.95, 0.94, 0.96)}}
+    claim = "scale consistency: C-RNN-GAN ≈"
+    assert agreement(ev.paper_claims(hand_results(far, real)), claim) == "no"
+    noisy = {"crnngan": {"scale_consistency": summary(0.80, 0.60, 1.0)},
+             "baseline": {"scale_consistency": summary(0.95, 0.75, 1.0)}}
+    assert agreement(ev.paper_claims(hand_results(noisy, real)), claim) == "inconclusive"
+
+
+def test_polyphony_claims_of_crnngan3():
+    results = hand_results(
+        {"crnngan3": {"polyphony": summary(0.70, 0.65, 0.75)},
+         "crnngan": {"polyphony": summary(0.10, 0.05, 0.15)},
+         "baseline": {"polyphony": summary(0.72, 0.70, 0.74)}},
+        real={"polyphony": summary(0.74, 0.72, 0.76, std=0.2)})
+    rows = ev.paper_claims(results)
+    assert agreement(rows, "polyphony: C-RNN-GAN-3 > C-RNN-GAN") == "yes"
+    assert agreement(rows, "polyphony: C-RNN-GAN-3 > baseline") == "inconclusive"
+    assert agreement(rows, "polyphony: C-RNN-GAN-3 ≈ real") == "yes"
+    assert agreement(rows, "polyphony: C-RNN-GAN \"scored low\"") == "yes"
+
+
+def test_resemblance_claim_needs_distance_and_mgeval_to_agree():
+    results = hand_results({"crnngan": {}, "baseline": {}}, real={},
+                           closeness={"crnngan": 0.4, "baseline": 0.9})
+    for gan_oa, expected in ((0.8, "yes"), (0.6, "inconclusive")):
+        results["models"]["crnngan"]["mgeval"] = {"summary": {"oa": gan_oa}}
+        results["models"]["baseline"]["mgeval"] = {"summary": {"oa": 0.7}}
+        assert agreement(ev.paper_claims(results), "C-RNN-GAN resembles") == expected
+    results["models"]["crnngan"]["closeness"] = 1.5  # now both measures favour the baseline
+    assert agreement(ev.paper_claims(results), "C-RNN-GAN resembles") == "no"
+
+
+def test_plateau_claim_from_the_training_curve():
+    results = hand_results({"crnngan": {}}, real={})
+    epochs = np.arange(25.0)
+    flat = {"epoch": epochs, "scale_consistency": np.where(epochs < 10, epochs / 20, 0.9)}
+    rising = {"epoch": epochs, "scale_consistency": epochs / 30}
+    short = {"epoch": epochs[:16], "scale_consistency": np.full(16, 0.9)}
+    for curve, expected in ((flat, "yes"), (rising, "no"), (short, "inconclusive")):
+        rows = ev.paper_claims(results, {"crnngan": curve})
+        assert agreement(rows, "scale consistency of C-RNN-GAN") == expected
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+def write_inputs(root: Path) -> None:
+    rng = np.random.default_rng(1)
+    real = [random_song(rng, 60) for _ in range(5)]
+    SongSet(events=np.concatenate(real), offsets=np.cumsum([0] + [len(s) for s in real]),
+            split=np.array([0, 2, 2, 2, 1], dtype=np.int8), names=np.array([f"s{i}" for i in range(5)]),
+            content_hash=np.array([f"h{i}" for i in range(5)])).save(root / "songs.npz")
+    for model in ("crnngan", "baseline"):
+        (root / "samples" / model).mkdir(parents=True)
+        save_songs(root / "samples" / model / "songs.npz", [random_song(rng, 20) for _ in range(5)])
+    (root / "models" / "crnngan").mkdir(parents=True)
+    (root / "models" / "crnngan" / "epoch_stats.csv").write_text(
+        "epoch,scale_consistency,tone_span,unique_tones,intensity_span,polyphony,repetitions_3,d_loss\n"
+        "0,0.8,10,8,30,0.1,40,\n1,0.85,12,9,35,0.2,20,0.7\n2,0.9,14,11,40,0.25,12,0.69\n")
+    (root / "params.yaml").write_text(
+        "seed: 0\nsample: {count: 5, length: 20}\nevaluate: {real_windows: 8, bootstrap: 50}\n"
+        "mlflow: {experiment: crnngan}\n")
+
+
+def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow_tmp, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write_inputs(tmp_path)
+    run = MlflowClient(mlflow_tmp).create_run(tracking.setup("crnngan"),
+                                              tags={"model": "crnngan", "stage": "train"})
+    rc = load_pipeline().main([
+        "--params", "params.yaml", "--models", "crnngan", "crnngan3", "baseline",
+        "--samples", "samples", "--data", ".", "--train-dir", "models", "--metrics", "metrics",
+        "--reports", "reports"])
+    assert rc == 0
+
+    def strict(text: str) -> dict:
+        return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
+
+    gan = strict((tmp_path / "metrics" / "crnngan.json").read_text())
+    assert gan["evaluated"] == 1 and gan["n_songs"] == 5 and gan["real_window_events"] == 20
+    assert set(gan["stats"]) == set(ev.REPORTED) and "overall" in gan["distance_to_real"]
+    assert strict((tmp_path / "metrics" / "crnngan3.json").read_text()) == {"evaluated": 0}
+    assert strict((tmp_path / "metrics" / "real.json").read_text())["n_windows"] == 8
+    figures = tmp_path / "reports" / "figures"
+    assert {p.name for p in figures.iterdir()} == {
+        *(f"hist_{k}.png" for k in ev.REPORTED), "training_curves.png"}
+    md = (tmp_path / "reports" / "summary.md").read_text()
+    assert "**C-RNN-GAN-3 was not evaluated**" in md and "| T1 |" in md
+
+    logged = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.metrics
+    assert logged["eval/stats/scale_consistency/mean"] == gan["stats"]["scale_consistency"]["mean"]
+    assert logged["eval/median_events"] == 20
+    listed = MlflowClient(mlflow_tmp).list_artifacts(run.info.run_id, "evaluation")
+    artifacts = {Path(a.path).name for a in listed}
+    assert {"summary.md", "crnngan.json", "training_curves.png"} <= artifacts
+
+
+def test_an_mlflow_failure_only_warns(monkeypatch, caplog):
+    stage = load_pipeline()
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("store unreachable")
+
+    monkeypatch.setattr(stage, "find_run", broken)
+    with caplog.at_level(logging.WARNING, logger="evaluate"):
+        stage.log_to_mlflow("crnngan", "crnngan", {"a": 1.0}, [])
+    assert "store unreachable" in caplog.text
+
+
+# --------------------------------------------------------------------------- real music
+
+
+def test_bach_chorales_are_scale_consistent_and_polyphonic(tmp_path):
+    from music21 import corpus
+
+    from crnngan.midi_io import export_music21_work, read_notes
+    from crnngan.representation import notes_to_events
+
+    chorales = []
+    for work in ("bach/bwv66.6", "bach/bwv1.6", "bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7"):
+        midi = tmp_path / f"{work.split('/')[1]}.mid"
+        export_music21_work(corpus.getWork(work), midi)
+        notes = read_notes(midi)
+        chorales.append(notes_to_events(notes.onsets, notes.ends, notes.pitches, notes.velocities))
+    # The same onsets, lengths and velocities with uniformly random pitches.
+    rng = np.random.default_rng(0)
+    scrambled = [w.copy() for w in ev.real_windows(chorales, 64, 40, seed=1)]
+    for w in scrambled:
+        w[:, 2] = rng.integers(36, 85, len(w))
+    results = ev.evaluate_models({"crnngan": scrambled}, chorales, EvaluateConfig(real_windows=40),
+                                 seed=0, reference_events=64)
+    bach = results["real"][64]["stats"]
+    assert bach["scale_consistency"]["mean"] > 0.9  # 0.95 here: one key per window
+    assert bach["polyphony"]["mean"] > 0.5  # 0.79 here: four voices, mostly moving together
+    assert results["models"]["crnngan"]["stats"]["scale_consistency"]["mean"] < 0.8  # 0.70 here
+    assert song_table(scrambled)["polyphony"].mean() == pytest.approx(bach["polyphony"]["mean"], abs=0.1)
