@@ -1,0 +1,178 @@
+"""Benchmark harness: the nn.LSTMCell reference computes our networks' function, and every
+measurement runs on tiny sizes and returns positive finite figures (no timing assertions)."""
+
+import math
+
+import pytest
+import torch
+
+from crnngan.bench import (
+    Budget,
+    _quiet,
+    bench_evaluation,
+    bench_matmul,
+    bench_preprocess,
+    bench_sampling,
+    bench_training_step,
+    contention_warning,
+    lstm_flops,
+    machine_info,
+    paper_params,
+    peak_memory,
+    reference_discriminator,
+    reference_generator,
+    write_synthetic_corpus,
+)
+from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
+from crnngan.models import Discriminator, Generator
+
+ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
+CPU = torch.device("cpu")
+TRAIN = TrainConfig(accelerator="cpu")
+TIMING_KEYS = {"median_s", "warmup", "repeats", "times_s"}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny tensors gain nothing from threads, and on a busy 2-core machine the hand-offs
+    # between torch's threads dominated: this file took 30 s with 2 threads, 5 s with 1.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def positive(x: float) -> bool:
+    return math.isfinite(x) and x > 0
+
+
+def tiny(kind: str = "gan", tones: int = 1) -> ModelConfig:
+    return ModelConfig(kind=kind, tones_per_step=tones, hidden_g=8, hidden_d=6, batch_size=3)
+
+
+def check_timing(result: dict, *rates: str) -> None:
+    assert TIMING_KEYS <= result.keys()
+    assert result["warmup"] == 1 and result["repeats"] >= 1 and len(result["times_s"]) == result["repeats"]
+    for key in ("median_s", *rates):
+        assert positive(result[key]), (key, result[key])
+
+
+# ----- the reference computes the same function ------------------------------------------------
+
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("num_features", [4, 10])
+def test_reference_generator_matches_ours(layers, num_features):
+    torch.manual_seed(0)
+    g = Generator(num_features, hidden=8, layers=layers, noise_dim=4, dropout=0.5).eval()
+    ref = reference_generator(g)
+    assert not ref.training
+    z, x = torch.rand(3, 7, 4), torch.randn(3, 7, num_features)
+    torch.testing.assert_close(ref(z), g(z), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ref.teacher_forced(z, x), g.teacher_forced(z, x), atol=1e-5, rtol=1e-5)
+    # Same gradients too, so the timed backward passes do the same work.
+    g(z).square().sum().backward()
+    ref(z).square().sum().backward()
+    torch.testing.assert_close(ref.cells[-1].weight_hh.grad, getattr(g.lstm, f"weight_hh_l{layers - 1}").grad,
+                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(ref.input.weight.grad, g.input.weight.grad, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_reference_discriminator_matches_ours(layers):
+    torch.manual_seed(0)
+    d = Discriminator(4, hidden=6, layers=layers, dropout=0.5).eval()
+    ref = reference_discriminator(d)
+    x = torch.randn(5, 9, 4, requires_grad=True)
+    prob, feats = d(x)
+    ref_prob, ref_feats = ref(x)
+    torch.testing.assert_close(ref_prob, prob, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ref_feats, feats, atol=1e-5, rtol=1e-5)
+    (grad,) = torch.autograd.grad(feats.square().sum() + prob.sum(), x)
+    (ref_grad,) = torch.autograd.grad(ref_feats.square().sum() + ref_prob.sum(), x)
+    torch.testing.assert_close(ref_grad, grad, atol=1e-4, rtol=1e-4)
+
+
+def test_reference_without_dropout_matches_in_training_mode():
+    # With dropout 0, train mode (what the benchmark times) is the same function as well.
+    torch.manual_seed(1)
+    g = Generator(4, hidden=8, layers=2, noise_dim=4, dropout=0.0)
+    z = torch.rand(2, 5, 4)
+    torch.testing.assert_close(reference_generator(g)(z), g(z), atol=1e-5, rtol=1e-5)
+
+
+# ----- every measurement, tiny --------------------------------------------------------------
+
+def test_budget_counts_warmup_apart():
+    b = Budget(warmup=1, min_repeats=2, max_repeats=3, seconds=1.0)
+    assert not b.done([9.0, 0.1])  # one timed repeat < min_repeats
+    assert not b.done([9.0, 0.1, 0.1])  # enough repeats, not enough seconds
+    assert b.done([9.0, 0.6, 0.6])
+    assert b.done([9.0, 0.1, 0.1, 0.1])  # max_repeats
+    assert b.max_runs == 4
+    capped = Budget(warmup=1, min_repeats=3, max_repeats=5, seconds=1.0, cap_s=10.0)
+    assert not capped.done([11.0])  # over the cap, but no timed repeat yet
+    assert capped.done([11.0, 0.2])
+
+
+def test_contention_warning():
+    info = {"load_average_1_5_15": [0.1, 0.1, 0.1], "cpu_cores_usable": 2, "cpu_cores": 2, "torch_threads": 2}
+    assert contention_warning(info) is None
+    assert "busy" in contention_warning({**info, "load_average_1_5_15": [2.0, 2.0, 2.0]})
+
+
+def test_preprocess_on_synthetic_corpus(tmp_path):
+    paths = write_synthetic_corpus(tmp_path, files=3, notes=20)
+    out = bench_preprocess(paths, PreprocessConfig(), [1], ONE)
+    assert out["files"] == 3 and out["notes"] > 0
+    check_timing(out["by_workers"]["1"], "files_per_s", "notes_per_s")
+
+
+@pytest.mark.parametrize(("kind", "tones", "phase", "reference"), [
+    ("gan", 1, "adversarial", False),
+    ("gan", 3, "pretrain", False),
+    ("baseline", 1, "pretrain", False),
+    ("gan", 1, "adversarial", True),
+])
+def test_training_step(kind, tones, phase, reference):
+    _quiet()
+    out = bench_training_step(tiny(kind, tones), phase, 6, ONE, TRAIN, reference=reference, device=CPU)
+    check_timing(out, "ms_per_step", "sequences_per_s", "lstm_gflop_per_s", "lstm_gflop_per_step")
+    assert out["optimizer_steps_per_step"] == (2 if phase == "adversarial" else 1)
+    assert out["batch_size"] == 3 and out["length"] == 6
+
+
+def test_training_step_rejects_an_adversarial_baseline():
+    with pytest.raises(ValueError, match="baseline"):
+        bench_training_step(tiny("baseline"), "adversarial", 6, ONE, TRAIN, device=CPU)
+
+
+def test_lstm_flops_counts_cells():
+    cfg = ModelConfig(hidden_g=10, hidden_d=5, layers_g=2, layers_d=2, batch_size=3)
+    g = 7 * 2 * (2 * 3 * 20 * 40)  # T * layers * 2B(in + H)4H, in = H for G
+    assert lstm_flops(cfg, 4, 7, "pretrain") == 3 * g
+    d = 7 * 2 * (2 * 6 * (4 + 5) * 20 + 2 * 6 * (10 + 5) * 20)  # 2 directions, 2B, in = F then 2H
+    assert lstm_flops(cfg, 4, 7, "adversarial") == 3 * g + 5 * d
+
+
+def test_sampling_evaluation_matmul():
+    check_timing(bench_sampling(tiny(), 4, 5, ONE, CPU), "songs_per_s")
+    check_timing(bench_evaluation(20, 16, ONE), "songs_per_s")
+    check_timing(bench_matmul(8, 8, 8, ONE, CPU), "gflop_per_s")
+
+
+def test_machine_and_memory():
+    info = machine_info()
+    assert {"cpu_model", "cpu_cores", "gpu", "torch", "torch_threads", "date"} <= info.keys()
+    assert info["cpu_cores"] >= 1 and info["torch_threads"] >= 1
+    assert positive(peak_memory()["rss_self_mib"])
+
+
+def test_paper_params_with_and_without_overlay(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("models:\n  crnngan: {hidden_g: 64, batch_size: 32, optimizer: adam}\n")
+    built_in = paper_params(params, tmp_path / "missing.yaml").models["crnngan"]
+    assert (built_in.hidden_g, built_in.batch_size, built_in.optimizer) == (350, 20, "sgd")
+    assert built_in.lr_g == 0.1
+    overlay = tmp_path / "paper.yaml"
+    overlay.write_text("models:\n  crnngan: {hidden_g: 300}\n")
+    assert paper_params(params, overlay).models["crnngan"].hidden_g == 300
