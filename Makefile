@@ -11,10 +11,10 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper test bench tune ui clean
+.PHONY: help setup repro paper test bench tune tune-apply ui clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,12 @@ paper: setup  ## train the paper's configuration (configs/paper.yaml) as DVC exp
 test: setup  ## run the test suite (what CI runs)
 	$(PY) -m pytest
 
+tune: setup  ## Optuna search over params.yaml's tune section (WORKERS=N processes); writes tune/
+	$(PY) pipelines/tune.py run --workers $(WORKERS)
+
+tune-apply: setup  ## copy tune/best_params.yaml into params.yaml (then: make repro)
+	$(PY) pipelines/tune.py apply
+
 bench: setup  ## measure throughput; writes bench/results.json
 	$(PY) -m crnngan.bench --out bench/results.json
 
@@ -43,5 +49,5 @@ ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:$(UI_PORT)
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port $(UI_PORT)
 
 clean:  ## remove pipeline outputs, runs and caches (keeps .venv)
-	rm -rf data/corpus data/processed models samples metrics plots reports mlruns dvc_plots .pytest_cache
+	rm -rf data/corpus data/processed models samples reports mlruns dvc_plots optuna tune generated .pytest_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

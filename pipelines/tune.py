@@ -1,0 +1,58 @@
+"""Hyperparameter search (Optuna) for one model, outside `dvc repro`.
+
+    python pipelines/tune.py run [--params params.yaml] [--workers N] [--data data/processed]
+    python pipelines/tune.py apply [--best tune/best_params.yaml] [--params params.yaml]
+
+`run` creates or continues the study of params.yaml's `tune` section until it holds
+`tune.n_trials` COMPLETE + PRUNED trials, with N worker processes on the same storage, and
+writes tune/best_params.yaml and plots. `apply` writes the best values into params.yaml, after
+which `dvc repro` retrains with them. See crnngan.tune for the details.
+"""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from crnngan import tracking
+from crnngan.config import ConfigError, load_params
+from crnngan.tune import apply_best, best_trial, counted, parse_tune, quiet_lightning, run_study
+
+log = logging.getLogger("tune")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run or continue the study")
+    run.add_argument("--params", default="params.yaml")
+    run.add_argument("--workers", type=int, default=1, help="worker processes on the same storage")
+    run.add_argument("--data", type=Path, default=Path("data/processed"))
+    apply = sub.add_parser("apply", help="write the best values into params.yaml")
+    apply.add_argument("--best", default="tune/best_params.yaml")
+    apply.add_argument("--params", default="params.yaml")
+    args = ap.parse_args(argv)
+
+    try:
+        if args.command == "apply":
+            values = apply_best(args.best, args.params)
+            log.info("%s updated: %s", args.params, ", ".join(f"{k}={v}" for k, v in values.items()))
+            return 0
+        params = load_params(args.params)
+        cfg = parse_tune(params)
+    except (ConfigError, FileNotFoundError) as err:
+        log.error("%s", err)
+        return 2
+    quiet_lightning()
+    study = run_study(params, cfg, args.data, tracking.repo_root(), max(args.workers, 1))
+    best = best_trial(study, cfg)
+    log.info("study %s: %d/%d trials COMPLETE or PRUNED; best: %s", cfg.study_name, counted(study),
+             cfg.n_trials, f"trial {best.number}, {cfg.objective} = {best.values[0]:.4g}" if best else "none")
+    if counted(study) < cfg.n_trials:
+        log.warning("study not full yet (timeout or failed trials): run again to continue it")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    sys.exit(main())

@@ -1,0 +1,256 @@
+"""Hyperparameter search: studies, workers, failures, pruning, stale trials, config, apply."""
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+import torch
+import yaml
+from mlflow import MlflowClient
+from optuna.trial import TrialState
+
+from crnngan import tune
+from crnngan.config import ConfigError, parse_params
+from crnngan.dataset import SPLITS, Dataset, SongSet, make_segments, save_dataset
+from crnngan.modules import NonFiniteLossError
+from crnngan.representation import Normalizer
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_MODEL = {"kind": "gan", "tones_per_step": 1, "hidden_g": 8, "hidden_d": 8, "layers_g": 1,
+              "layers_d": 1, "batch_size": 8, "epochs": 1, "pretrain_epochs": 1, "curriculum_step": 8,
+              "optimizer": "adam", "lr_g": 0.01, "lr_d": 0.01}
+TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"kind": "none"},
+             "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8,
+             "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+                       "hidden_g": {"type": "categorical", "choices": [4, 8]}}}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and on a busy 2-core runner they lose a lot."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten random 48-tone songs: six train, three validation, one test; 16-event segments."""
+    rng = np.random.default_rng(0)
+    songs = []
+    for _ in range(10):
+        dt = rng.choice([0.0, 0.25, 0.5], 48)
+        dt[0] = 0.0
+        songs.append(np.stack([dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48),
+                               rng.integers(60, 100, 48)], axis=1).astype(np.float32))
+    ids = np.array([f"s{i}" for i in range(10)])
+    song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
+                       np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
+    normalizer = Normalizer.fit(np.concatenate(songs[:6]))
+    segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
+                    for i, name in enumerate(SPLITS)}}
+    folder = tmp_path_factory.mktemp("data")
+    save_dataset(Dataset(song_set, normalizer, segments, {}), folder)
+    return folder
+
+
+def tiny(**tune_overrides):
+    params = parse_params({
+        "preprocess": {"segment_length": 16, "segment_hop": 16, "tones_per_step": [1]},
+        "train": {"accelerator": "cpu", "fixed_noise_samples": 2},
+        "models": {"crnngan": TINY_MODEL},
+        "tune": {**TINY_TUNE, **tune_overrides},
+    })
+    return params, tune.parse_tune(params)
+
+
+def study_runs(uri: str, study: str = "t") -> tuple[list, list]:
+    """(parent runs, trial runs) of ``study`` in the store."""
+    client = MlflowClient(uri)
+    exp = client.get_experiment_by_name("crnngan")
+    runs = client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study}'")
+    return ([r for r in runs if r.data.tags["optuna.role"] == "study"],
+            [r for r in runs if r.data.tags["optuna.role"] == "trial"])
+
+
+def by_number(trial_runs: list) -> dict[int, object]:
+    numbers = [int(r.data.tags["optuna.trial"]) for r in trial_runs]
+    assert len(numbers) == len(set(numbers)), f"a trial logged twice: {sorted(numbers)}"
+    return dict(zip(numbers, trial_runs))
+
+
+def test_study_runs_logs_once_per_trial_and_resumes(tmp_path, data_dir, mlflow_tmp):
+    params, cfg = tiny(n_trials=2)
+    tune.run_study(params, cfg, data_dir, tmp_path)
+    params, cfg = tiny(n_trials=3)  # the same study, asked for one more trial
+    study = tune.run_study(params, cfg, data_dir, tmp_path)
+
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
+    assert (tmp_path / "optuna" / "t.log").exists()
+    parents, trials = study_runs(mlflow_tmp)
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
+    runs = by_number(trials)
+    assert sorted(runs) == [0, 1, 2]
+    client = MlflowClient(mlflow_tmp)
+    for number, run in runs.items():
+        assert run.data.tags["mlflow.parentRunId"] == parents[0].info.run_id
+        assert run.data.tags["optuna.state"] == "COMPLETE" and run.info.status == "FINISHED"
+        assert run.data.metrics["objective/closeness"] == pytest.approx(study.trials[number].value)
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "closeness")] == [0, 1]
+        assert study.trials[number].user_attrs["mlflow_run_id"] == run.info.run_id
+    best = study.best_trial
+    assert (tmp_path / "tune/best_params.yaml").read_text().count(repr(best.params["lr_g"])) == 1
+    for name in ("optimization_history.png", "param_importances.png"):
+        assert (tmp_path / "tune" / name).stat().st_size > 0
+    logged = {a.path for a in client.list_artifacts(parents[0].info.run_id, "tune")}
+    assert {"tune/best_params.yaml", "tune/space.json", "tune/optimization_history.png"} <= logged
+    assert parents[0].data.metrics["best_closeness"] == pytest.approx(best.value)
+
+
+def test_two_worker_processes_share_the_journal(tmp_path, data_dir, mlflow_tmp):
+    params, cfg = tiny(n_trials=4)
+    study = tune.run_study(params, cfg, data_dir, tmp_path, workers=2)
+
+    assert len(study.trials) == 4 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    pids = {t.user_attrs["pid"] for t in study.trials}
+    assert len(pids) == 2 and psutil.Process().pid not in pids  # two processes, not this one
+    parents, trials = study_runs(mlflow_tmp)
+    assert len(parents) == 1
+    assert sorted(by_number(trials)) == [0, 1, 2, 3]
+    assert {r.data.tags["mlflow.parentRunId"] for r in trials} == {parents[0].info.run_id}
+
+
+def test_failing_trial_is_recorded_and_study_goes_on(tmp_path, data_dir, mlflow_tmp, monkeypatch):
+    calls = []
+
+    def flaky_fit(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise NonFiniteLossError("d_loss = nan at epoch 0, batch 0")
+        return real_fit(*args, **kwargs)
+
+    real_fit = tune.fit
+    monkeypatch.setattr(tune, "fit", flaky_fit)
+    params, cfg = tiny(n_trials=2)
+    study = tune.run_study(params, cfg, data_dir, tmp_path)
+
+    states = [t.state for t in study.trials]
+    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]  # failures don't count
+    assert study.trials[1].user_attrs["fail_reason"] == "NonFiniteLossError: d_loss = nan at epoch 0, batch 0"
+    failed = by_number(study_runs(mlflow_tmp)[1])[1]
+    assert failed.data.tags["optuna.state"] == "FAIL" and failed.info.status == "FAILED"
+    assert failed.data.tags["optuna.fail_reason"] == study.trials[1].user_attrs["fail_reason"]
+
+
+def test_pruning_stops_a_trial_worse_than_the_median(tmp_path, data_dir, mlflow_tmp, monkeypatch):
+    # Stubbed closeness: two trials at 1.0 per epoch, then a third at 5.0. The third survives
+    # its warm-up epoch (step 0) and is pruned at step 1, the first one the pruner may judge.
+    values = iter([1.0, 1.0, 1.0, 1.0, 5.0, 5.0])
+    monkeypatch.setattr(tune.Closeness, "__call__", lambda self, module, length: next(values))
+    params, cfg = tiny(pruner={"kind": "median", "n_startup_trials": 2, "n_warmup_steps": 1})
+    study = tune.run_study(params, cfg, data_dir, tmp_path)
+
+    assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED]
+    assert study.trials[2].intermediate_values == {0: 5.0, 1: 5.0}
+    pruned = by_number(study_runs(mlflow_tmp)[1])[2]
+    assert pruned.data.tags["optuna.state"] == "PRUNED" and pruned.info.status == "KILLED"
+
+
+def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_tmp):
+    _, cfg = tiny(stale_after_s=0.0)
+    study = tune.open_study(cfg, tmp_path)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    started = psutil.Process(dead.pid).create_time()
+    dead.wait()
+    me = psutil.Process()
+    workers = {"dead": ("here", dead.pid, started), "recycled pid": ("here", me.pid, me.create_time() - 60),
+               "alive": ("here", me.pid, me.create_time()), "other host, too old": ("elsewhere", 1, 0.0)}
+    client = MlflowClient(mlflow_tmp)
+    exp = tune.tracking.setup("crnngan")
+    trials = {}
+    for name, (host, pid, pid_started) in workers.items():
+        trial = study.ask()
+        trial.set_user_attr("pid_started", pid_started)
+        trial.set_user_attr("pid", pid)
+        trial.set_user_attr("host", socket.gethostname() if host == "here" else host)
+        run = client.create_run(exp, tags={"optuna.study": "t", "optuna.role": "trial",
+                                           "optuna.trial": str(trial.number)})
+        trials[name] = (trial.number, run.info.run_id)
+
+    stale = [trials[n][0] for n in ("dead", "recycled pid", "other host, too old")]
+    assert tune.fail_stale_trials(study, cfg) == stale
+    tune.sync_trial_runs(study, client, exp)
+    for name, (number, run_id) in trials.items():
+        frozen = study.trials[number]
+        run = client.get_run(run_id)
+        if name == "alive":
+            assert frozen.state == TrialState.RUNNING and run.info.status == "RUNNING"
+        else:
+            assert frozen.state == TrialState.FAIL and frozen.user_attrs["fail_reason"].startswith("stale: ")
+            assert run.info.status == "FAILED" and run.data.tags["optuna.state"] == "FAIL"
+
+
+@pytest.mark.parametrize("overrides, key", [
+    ({"bogus": 1}, "tune.bogus"),
+    ({"pruner": {"kind": "median", "warmup": 2}}, "tune.pruner.warmup"),
+    ({"space": {"hiden_g": {"type": "int", "low": 4, "high": 8}}}, "tune.space.hiden_g"),
+    ({"space": {"lr_g": {"type": "float", "lo": 0.1}}}, "tune.space.lr_g.lo"),
+    ({"space": {"dropout": {"type": "float", "low": 0.0, "high": 1.5}}}, "tune.space.dropout"),
+    ({"space": {"hidden_g": {"type": "float", "low": 4, "high": 8}}}, "tune.space.hidden_g"),
+    ({"objective": "accuracy"}, "tune.objective"),
+    ({"model": "crnngan3"}, "tune.model"),
+])
+def test_bad_tune_section_fails_naming_the_key(overrides, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        tiny(**overrides)
+
+
+def test_multi_objective_study_runs_without_pruning(tmp_path, data_dir, mlflow_tmp):
+    params, cfg = tiny(n_trials=2, objective="val_loss", extra_objectives=["closeness", "train_time_s"],
+                       pruner={"kind": "median", "n_startup_trials": 0, "n_warmup_steps": 0})
+    assert not cfg.prunes and cfg.study_directions == ["minimize"] * 3
+    study = tune.run_study(params, cfg, data_dir, tmp_path)
+
+    assert [len(t.values) for t in study.trials] == [3, 3]
+    assert all(t.intermediate_values == {} for t in study.trials)  # nothing reported: no pruning
+    best = tune.best_trial(study, cfg)
+    assert best.values[0] == min(t.values[0] for t in study.trials)
+    assert "optimization_history.png" in {p.name for p in (tmp_path / "tune").iterdir()}
+    with pytest.raises(ConfigError, match="tune.directions"):
+        tiny(extra_objectives=["train_time_s"], directions=["minimize"])
+
+
+def test_apply_best_edits_only_the_model_lines(tmp_path):
+    params_yaml = tmp_path / "params.yaml"
+    original = (REPO / "params.yaml").read_text()
+    params_yaml.write_text(original)
+    best = tmp_path / "best.yaml"
+    best.write_text("models:\n  crnngan:\n    lr_g: 0.00123\n    hidden_g: 96\n    feature_matching: false\n")
+
+    assert tune.apply_best(best, params_yaml) == {"lr_g": 0.00123, "hidden_g": 96, "feature_matching": False}
+    old, new = original.splitlines(), params_yaml.read_text().splitlines()
+    changed = [(a, b) for a, b in zip(old, new) if a != b]
+    assert len(old) == len(new) and len(changed) == 3
+    assert ("    hidden_g: 64              # the paper: 350 (configs/paper.yaml)",
+            "    hidden_g: 96              # the paper: 350 (configs/paper.yaml)") in changed
+    assert ("    lr_g: 0.001", "    lr_g: 0.00123") in changed
+    assert ("    feature_matching: true", "    feature_matching: false") in changed
+    cfg = parse_params(yaml.safe_load(params_yaml.read_text()))
+    assert cfg.models["crnngan"].lr_g == 0.00123 and cfg.models["crnngan3"].lr_g == 0.001
+
+    best.write_text("models:\n  crnngan:\n    dropout: 1.5\n")
+    with pytest.raises(ConfigError, match="dropout"):
+        tune.apply_best(best, params_yaml)
+    assert params_yaml.read_text().splitlines() == new  # nothing written
+
+    small = tmp_path / "small.yaml"
+    small.write_text("models:  # m\n  crnngan:\n    kind: gan   # k\n  baseline:\n    kind: baseline\n")
+    best.write_text("models:\n  crnngan:\n    label_smoothing: 0.1\n")
+    tune.apply_best(best, small)
+    assert small.read_text() == ("models:  # m\n  crnngan:\n    kind: gan   # k\n    label_smoothing: 0.1\n"
+                                 "  baseline:\n    kind: baseline\n")
