@@ -7,6 +7,18 @@ from pathlib import Path
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread() -> Iterator[None]:
+    """Tests train tiny models, which gain nothing from intra-op threads; on a busy 2-core
+    runner the hand-offs between torch's threads made some test files 6x slower."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def _mlflow_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, fully migrated MLflow SQLite DB, built once: migrating costs ~2.5 s, copying ~0."""

@@ -32,16 +32,6 @@ TRAIN = TrainConfig(accelerator="cpu")
 TIMING_KEYS = {"median_s", "warmup", "repeats", "times_s"}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny tensors gain nothing from threads, and on a busy 2-core machine the hand-offs
-    # between torch's threads dominated: this file took 30 s with 2 threads, 5 s with 1.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def positive(x: float) -> bool:
     return math.isfinite(x) and x > 0
 

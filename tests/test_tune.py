@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
-import torch
 import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
@@ -27,15 +26,6 @@ TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"k
              "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8,
              "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
                        "hidden_g": {"type": "categorical", "choices": [4, 8]}}}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and on a busy 2-core runner they lose a lot."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
