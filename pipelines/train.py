@@ -1,8 +1,8 @@
 """Stage `train@<model>`: train one model, tracked as an MLflow child run.
 
 Checkpoints go to <out>/checkpoints every epoch. The stage's output is persistent in
-dvc.yaml, so when an interrupted run is started again with the same settings and data it
-resumes from last.ckpt (and logs into the same MLflow run); any other change starts afresh.
+dvc.yaml, so when an interrupted run is started again with the same settings, data and code
+it resumes from last.ckpt (and logs into the same MLflow run); any change starts afresh.
 """
 
 import argparse
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mlflow
 
+import crnngan
 from crnngan import tracking
 from crnngan.callbacks import EpochStats
 from crnngan.config import load_params
@@ -28,9 +29,15 @@ log = logging.getLogger("train")
 
 
 def fingerprint(settings: dict, data_file: Path) -> str:
-    """Identity of a training run: its settings and the bytes of its training data."""
+    """Identity of a training run: settings, training data and code.
+
+    The same things make DVC re-run this stage, so a checkpoint is resumed only when DVC
+    re-runs it because the previous run never finished, never after a change.
+    """
     h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     h.update(data_file.read_bytes())
+    for source in [Path(__file__), *sorted(Path(crnngan.__file__).parent.glob("*.py"))]:
+        h.update(source.read_bytes())
     return h.hexdigest()
 
 
@@ -79,6 +86,13 @@ def main() -> int:
             dm, module, trainer = prepare(params, args.model, args.data, out,
                                           tracking.make_logger(run.info.run_id), [stats])
             fit(module, dm, trainer, out / "checkpoints")
+            if trainer.interrupted or trainer.current_epoch < trainer.max_epochs:
+                # Lightning turns Ctrl-C / SIGTERM into a graceful, *normal* return; exiting 0
+                # would let DVC record a half-trained model as done.
+                mlflow.end_run("KILLED")
+                log.error("interrupted after %d of %d epochs; run again to resume from %s",
+                          trainer.current_epoch, trainer.max_epochs, out / "checkpoints" / "last.ckpt")
+                return 130
             tracking.log_checkpoint(out / "checkpoints" / "last.ckpt", run.info.run_id)
             mlflow.set_tag("device", str(trainer.strategy.root_device))
     except NonFiniteLossError as exc:
