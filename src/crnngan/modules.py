@@ -94,6 +94,11 @@ class _GeneratorModule(pl.LightningModule):
         self._epoch_start = 0.0
         self._last_step_end = 0.0
         self._epoch_sequences = 0
+        self._add_players()
+
+    def _add_players(self) -> None:
+        """Networks beyond G (the GAN's discriminator); built last so G's initial weights do
+        not depend on the model kind."""
 
     # ----- sampling -------------------------------------------------------------------------
     def _noise(self, n: int, length: int, generator: torch.Generator | None = None) -> Tensor:
@@ -226,16 +231,8 @@ class GANModule(_GeneratorModule):
 
     monitor = "val_pretrain_loss"  # the only validation loss on a fixed scale in both phases
 
-    def __init__(
-        self,
-        model: dict[str, Any],
-        num_features: int,
-        segment_length: int,
-        fixed_samples: int = 8,
-        fixed_seed: int = 0,
-    ) -> None:
-        super().__init__(model, num_features, segment_length, fixed_samples, fixed_seed)
-        self.discriminator = Discriminator(num_features, self.cfg.hidden_d, self.cfg.layers_d, self.cfg.dropout)
+    def _add_players(self) -> None:
+        self.discriminator = Discriminator(self.num_features, self.cfg.hidden_d, self.cfg.layers_d, self.cfg.dropout)
         freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
         self._prev_losses: tuple[float, float] | None = None  # (scaled d_loss, g_loss_adv) of the last batch
 
