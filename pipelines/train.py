@@ -23,7 +23,7 @@ from crnngan.callbacks import EpochStats
 from crnngan.config import load_params
 from crnngan.modules import NonFiniteLossError, total_epochs
 from crnngan.representation import Normalizer
-from crnngan.training import fit, prepare
+from crnngan.training import completed, fit, prepare
 
 log = logging.getLogger("train")
 
@@ -86,9 +86,7 @@ def main() -> int:
             dm, module, trainer = prepare(params, args.model, args.data, out,
                                           tracking.make_logger(run.info.run_id), [stats])
             fit(module, dm, trainer, out / "checkpoints")
-            if trainer.interrupted or trainer.current_epoch < trainer.max_epochs:
-                # Lightning turns Ctrl-C / SIGTERM into a graceful, *normal* return; exiting 0
-                # would let DVC record a half-trained model as done.
+            if not completed(trainer):
                 mlflow.end_run("KILLED")
                 log.error("interrupted after %d of %d epochs; run again to resume from %s",
                           trainer.current_epoch, trainer.max_epochs, out / "checkpoints" / "last.ckpt")

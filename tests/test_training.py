@@ -15,7 +15,7 @@ from crnngan.modules import (
     create_module,
     total_epochs,
 )
-from crnngan.training import build_trainer, fit, load_module
+from crnngan.training import build_trainer, completed, fit, load_module
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -154,6 +154,20 @@ def test_last_checkpoint_is_every_epoch_even_without_improvement(tmp_path):
     saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
     best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=True)
     assert (saved["epoch"], best["epoch"]) == (2, 0)
+
+
+class StopAfterFirstEpoch(pl.Callback):
+    """What Lightning does on SIGTERM: ask the loop to stop, then return normally."""
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        trainer.should_stop = True
+
+
+def test_interrupted_fit_is_not_completed(tmp_path):
+    stopped, *_ = train(tiny(epochs=2), tmp_path / "a", callbacks=[StopAfterFirstEpoch()])
+    assert stopped.current_epoch == 1 < stopped.max_epochs and not completed(stopped)
+    finished, *_ = train(tiny(epochs=2), tmp_path / "b")
+    assert completed(finished)
 
 
 def test_resume_refuses_other_settings(tmp_path):

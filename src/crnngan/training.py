@@ -104,6 +104,13 @@ def fit(
     return best
 
 
+def completed(trainer: pl.Trainer) -> bool:
+    """Whether ``fit`` trained every epoch. Lightning turns Ctrl-C and SIGTERM into a graceful,
+    normal return, so a caller that exits 0 after an interrupted fit would let DVC record a
+    half-trained model as done."""
+    return not trainer.interrupted and trainer.current_epoch >= trainer.max_epochs
+
+
 def _flat_settings(hparams: Mapping[str, Any]) -> dict[str, Any]:
     """Module hparams as {"model.lr_g": ..., "num_features": ...}, without model.epochs."""
     flat = {f"model.{k}": v for k, v in hparams["model"].items() if k != "epochs"}
