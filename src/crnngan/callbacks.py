@@ -12,11 +12,10 @@ import pytorch_lightning as pl
 
 from .render import save_piano_roll, write_wav
 from .representation import Normalizer, events_to_notes
+from .metrics import FIGURE3
 from .sampling import decode, song_table, write_midi_files
 
-# The curves of the paper's Figure 3, plus what training logs about itself.
-FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
-           "repetitions_3")
+# What training logs about itself, next to the Figure-3 statistics.
 LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "pretrain_loss", "freeze_d", "freeze_g",
           "d_acc_real", "d_acc_fake", "val_loss", "val_d_loss", "val_pretrain_loss")
 

@@ -29,12 +29,10 @@ from numpy.typing import ArrayLike
 from .config import EvaluateConfig, SampleConfig
 from .constants import DT
 from .distributions import FEATURE_NAMES, compare_sets
+from .metrics import FIGURE3
 from .representation import events_to_notes
 from .sampling import song_table
 
-# Figure 3's six curves; the same as crnngan.callbacks.FIGURE3, which would import Lightning.
-FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
-           "repetitions_3")
 # What the report and the metrics files show: Figure 3, the length-free repetition rate and the
 # number of tones per song.
 REPORTED = (*FIGURE3, "repetitions_rate_3", "num_tones")

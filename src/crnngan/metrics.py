@@ -47,6 +47,9 @@ SCALES: dict[str, tuple[int, ...]] = {
     "harmonic_minor": (0, 2, 3, 5, 7, 8, 11),
 }
 SCALE_NAMES = tuple(SCALES)
+# The six curves of the paper's Figure 3 (training logs them per epoch, evaluation reports them).
+FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
+           "repetitions_3")
 REPETITION_LENGTHS = tuple(range(2, 10))  # the original logs l = 2..9; Figure 3 shows l = 3
 STAT_KEYS = (
     "num_tones", "polyphony", "scale_consistency",

@@ -80,7 +80,8 @@ from tqdm import tqdm
 from crnngan import tracking
 from crnngan.config import ConfigError, ModelConfig, Params, as_dict, build, parse_params
 from crnngan.dataset import SongSet
-from crnngan.evaluation import FIGURE3, real_windows
+from crnngan.evaluation import real_windows
+from crnngan.metrics import FIGURE3
 from crnngan.modules import total_epochs
 from crnngan.representation import Normalizer
 from crnngan.sampling import decode, song_table
