@@ -1,13 +1,16 @@
 """Lightning training on tiny random data: smoke, step counts, determinism, resume, NaN, loading."""
 
 import dataclasses
+import warnings
 
 import pytest
 import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from crnngan.acceleration import accelerate
 from crnngan.config import ConfigError, ModelConfig, TrainConfig
+from crnngan.models import free_run
 from crnngan.modules import (
     BaselineModule,
     GANModule,
@@ -49,10 +52,12 @@ def num_features(cfg: ModelConfig) -> int:
     return 1 + 3 * cfg.tones_per_step
 
 
-def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=()):
+def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=(),
+          train_cfg=TRAIN):
     """Seed + Trainer, then the module (so its initial weights follow the seed), then fit."""
-    trainer = build_trainer(TRAIN, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed)
+    trainer = build_trainer(train_cfg, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed)
     module = create_module(cfg, num_features(cfg), steps, fixed_samples=3)
+    accelerate(module.generator, train_cfg.compile, train_cfg.cuda_graphs, "cpu")
     start = {k: v.clone() for k, v in module.state_dict().items()}
     checkpoint = fit(module, RandomData(num_features(cfg), batches, steps, nan), trainer, tmp_path / "ckpt")
     return trainer, module, start, checkpoint
@@ -102,6 +107,41 @@ def test_baseline_one_batch_smoke(tmp_path):
     assert changed(start, module, "generator.")
     for name in ("train_loss", "val_loss", "lr_g", "epoch_time_s", "sequences_per_s"):
         assert torch.isfinite(trainer.callback_metrics[name]), name
+
+
+# Each fast path against the straightforward one (eager fp32) on the same seed and data:
+# two pretraining and two adversarial batches, then every logged loss and every weight.
+# compile: the same maths, reordered by Inductor, so float32 round-off only. bf16-mixed:
+# matmuls in bfloat16 (8 bits of mantissa), so agreement to about 1e-2.
+@pytest.mark.slow  # Inductor compiles forward and backward of the unroll: ~20 s on a cold cache
+@pytest.mark.parametrize(("fast", "tol"), [
+    (dict(compile=True), 1e-5),
+    (dict(compile=True, cuda_graphs=True), 1e-5),  # on CPU: compile alone, after a warning
+    (dict(precision="bf16-mixed"), 3e-2),
+], ids=["compile", "compile+cudagraphs-on-cpu", "bf16-mixed"])
+def test_fast_paths_give_the_same_losses(tmp_path, fast, tol):
+    cfg = tiny(pretrain_epochs=1, epochs=1)
+    _, ref, _, _ = train(cfg, tmp_path / "eager", batches=2, steps=4)
+    ref_metrics = dict(ref.trainer.callback_metrics)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, module, _, _ = train(cfg, tmp_path / "fast", batches=2, steps=4,
+                                train_cfg=dataclasses.replace(TRAIN, **fast))
+    # The fast path really ran: a compiled unroll, or bf16 autocast.
+    assert (module.generator.unroll is free_run) != fast.get("compile", False)
+    assert module.trainer.precision == fast.get("precision", "32-true")
+    assert any("cuda_graphs needs a CUDA device" in str(w.message) for w in caught) == fast.get("cuda_graphs", False)
+    metrics = module.trainer.callback_metrics
+    names = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "d_acc_real", "val_d_loss", "val_g_loss_adv",
+             "val_pretrain_loss")
+    for name in names:
+        torch.testing.assert_close(metrics[name].float(), ref_metrics[name].float(), atol=tol, rtol=tol,
+                                   msg=lambda m, name=name: f"{name}: {m}")
+    weights = ref.state_dict()
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value.float(), weights[key].float(), atol=tol, rtol=tol)
+    # ...and training moved them, so agreeing is not agreeing on the initial weights.
+    assert changed(weights, create_module(cfg, num_features(cfg), 4), "generator.")
 
 
 @pytest.mark.parametrize("ratio, freezes", [(0.0, 0), (1.0, 2)])

@@ -67,6 +67,8 @@ class TrainConfig:
     accelerator: str = "auto"
     devices: str = "auto"
     precision: str = "32-true"
+    compile: bool = False  # torch.compile the generator's unroll (crnngan.acceleration)
+    cuda_graphs: bool = False  # replay the unroll as CUDA graphs (GPU only; ignored on CPU)
     num_workers: int = 0
     deterministic: bool = True
     log_every_n_epochs: int = 1  # paper statistics of the fixed-noise batch

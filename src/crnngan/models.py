@@ -9,6 +9,8 @@ on unnormalised inputs (anchors 3.5, 3.9.6); the paper does not state an initial
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -39,6 +41,9 @@ class Generator(nn.Module):
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(hidden, num_features)
+        # The free-running step loop (free_run or a compiled twin); a plain function, not a
+        # bound method or submodule, so a copy of the module shares it safely.
+        self.unroll: Callable[..., Tensor] = free_run
 
     def _head(self, lstm_out: Tensor) -> Tensor:
         """(..., H) LSTM outputs -> (..., F) events."""
@@ -48,35 +53,27 @@ class Generator(nn.Module):
         """Free-running generation: each step is fed the previous generated event.
 
         z: (B, T, Z) noise. Returns (B, T, F). The first "previous event" is zeros
-        (the normalised all-absent event).
+        (the normalised all-absent event). The step loop itself is ``self.unroll``:
+        :func:`free_run` unless :mod:`crnngan.acceleration` swapped in a compiled one.
         """
         batch, steps, _ = z.shape
         # The input layer is linear in concat(z_t, prev), so its noise half (plus bias) is
         # computed for all steps at once and only prev @ W_prev^T is left inside the loop.
-        w_noise, w_prev = self.input.weight.split([self.noise_dim, self.num_features], dim=1)
+        w_noise = self.input.weight[:, :self.noise_dim]
         drive = F.linear(z, w_noise, self.input.bias)  # (B, T, H)
-        # The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths
-        # as calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster
-        # on CPU (B 20, T 100, H 350), where each nn.LSTM call has a large fixed cost.
+        masks = None
+        if self.training and self.dropout.p > 0:
+            # Every dropout mask of the unroll in one draw: (T, L, B, H), slot i < L - 1 after
+            # LSTM layer i (nn.LSTM's dropout between layers), slot L - 1 before the output
+            # layer. Scaled by 1 / (1 - p) as F.dropout does. Drawn outside the loop so a
+            # compiled unroll consumes the same random numbers as the eager one.
+            masks = F.dropout(drive.new_ones(steps, self.lstm.num_layers, batch, self.lstm.hidden_size),
+                              self.dropout.p, training=True)
         lstm = self.lstm
-        weights = [
-            [getattr(lstm, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            for i in range(lstm.num_layers)
-        ]
-        zeros = z.new_zeros(batch, lstm.hidden_size)
-        state = [(zeros, zeros)] * lstm.num_layers  # per layer (h, c), each (B, H)
-        prev = z.new_zeros(batch, self.num_features)  # (B, F)
-        outputs = []
-        for t in range(steps):
-            h = torch.relu(torch.addmm(drive[:, t], prev, w_prev.t()))  # (B, H)
-            for i, w in enumerate(weights):
-                if i:  # nn.LSTM's dropout between layers
-                    h = F.dropout(h, lstm.dropout, self.training)
-                state[i] = torch.lstm_cell(h, state[i], *w)
-                h = state[i][0]
-            prev = self._head(h)  # (B, F)
-            outputs.append(prev)
-        return torch.stack(outputs, dim=1)  # (B, T, F)
+        layers = [[getattr(lstm, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+                  for i in range(lstm.num_layers)]
+        w_prev = self.input.weight[:, self.noise_dim:]  # (H, F)
+        return self.unroll(drive, masks, w_prev, self.output.weight, self.output.bias, layers)
 
     def teacher_forced(self, z: Tensor, x: Tensor) -> Tensor:
         """Next-event predictions with the real previous event x_{t-1} fed in (zeros at t = 0).
@@ -88,6 +85,40 @@ class Generator(nn.Module):
         hidden = torch.relu(self.input(torch.cat([z, prev], dim=-1)))  # (B, T, H)
         out, _ = self.lstm(hidden)  # (B, T, H)
         return self._head(out)
+
+
+def free_run(drive: Tensor, masks: Tensor | None, w_prev: Tensor, w_out: Tensor, b_out: Tensor,
+             layers: list[list[Tensor]]) -> Tensor:
+    """G's step loop: events (B, T, F), each step fed the previous one.
+
+    drive (B, T, H): the noise half of the input layer plus its bias; masks (T, L, B, H):
+    dropout masks (None: no dropout); w_prev (H, F): the input layer's previous-event half;
+    w_out (F, H), b_out (F,): the output layer; layers: per LSTM layer nn.LSTM's
+    [weight_ih, weight_hh, bias_ih, bias_hh].
+
+    The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
+    calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
+    (B 20, T 100, H 350), where each nn.LSTM call has a large fixed cost. A function of
+    tensors only (no module, RNG or host sync), so torch.compile traces it into one graph
+    and a CUDA graph can replay it.
+    """
+    batch, steps, hidden = drive.shape
+    zeros = drive.new_zeros(batch, hidden)
+    state = [(zeros, zeros)] * len(layers)  # per layer (h, c), each (B, H)
+    prev = drive.new_zeros(batch, w_prev.shape[1])  # (B, F)
+    outputs = []
+    for t in range(steps):
+        h = torch.relu(torch.addmm(drive[:, t], prev, w_prev.t()))  # (B, H)
+        for i, w in enumerate(layers):
+            if i and masks is not None:
+                h = h * masks[t, i - 1]
+            state[i] = torch.lstm_cell(h, state[i], *w)
+            h = state[i][0]
+        if masks is not None:
+            h = h * masks[t, -1]
+        prev = F.linear(h, w_out, b_out)  # (B, F)
+        outputs.append(prev)
+    return torch.stack(outputs, dim=1)  # (B, T, F)
 
 
 class Discriminator(nn.Module):

@@ -17,6 +17,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 
+from crnngan.acceleration import accelerate
 from crnngan.config import Params, TrainConfig
 from crnngan.datamodule import SegmentDataModule
 from crnngan.modules import BaselineModule, GANModule, create_module, total_epochs
@@ -67,6 +68,8 @@ def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str 
                            params.train.num_workers, params.seed)
     trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed)
     module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
+    accelerate(module.generator, params.train.compile, params.train.cuda_graphs,
+               trainer.strategy.root_device.type)
     return dm, module, trainer
 
 

@@ -1,0 +1,82 @@
+"""Fast paths for the generator's free-running unroll: torch.compile and CUDA graphs.
+
+The generator is autoregressive, so its T-step loop (:func:`crnngan.models.free_run`) issues
+about ten small ops per layer and step: in eager mode a GPU waits on kernel launches and a CPU
+on Python. Two switches in ``params.yaml`` (``train.compile``, ``train.cuda_graphs``) pick
+how the loop runs; each computes the same function as the eager loop (tests compare losses
+and gradients on CPU):
+
+==========  ===========  ===========================================================
+compile     cuda_graphs  the unroll
+==========  ===========  ===========================================================
+false       false        eager fused-cell loop (the default)
+true        false        ``torch.compile``: Inductor fuses the loop's pointwise work
+                         (forward and backward) into a few generated kernels
+false       true         ``torch.compile(backend="cudagraphs")``: the eager kernels,
+                         captured once per shape and replayed as one CUDA graph
+true        true         ``torch.compile(mode="reduce-overhead")``: both
+==========  ===========  ===========================================================
+
+CUDA graphs exist only on NVIDIA GPUs; on a CPU ``cuda_graphs`` is dropped with a warning, so
+one params file serves both machines. Compilation is paid once per input shape and mode
+(train / eval, with or without gradients): seconds to a minute on a CPU, so it pays off only
+over a long run (see ``bench/``).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any, Callable
+
+import torch
+from torch import Tensor
+
+from crnngan.models import Generator, free_run
+
+Unroll = Callable[..., Tensor]  # free_run's signature
+
+
+def unroll_name(compile: bool, cuda_graphs: bool) -> str:
+    """A short label of the unroll a setting selects: eager, compile, cudagraphs, compile+cudagraphs."""
+    return "+".join([name for name, on in (("compile", compile), ("cudagraphs", cuda_graphs)) if on]) or "eager"
+
+
+@functools.cache
+def _compiled(compile: bool, cuda_graphs: bool) -> Unroll:
+    """One compiled unroll per setting, shared by every generator (the weights are inputs).
+
+    fullgraph: the loop must become one graph; a graph break would silently run most of it
+    eagerly again, so it raises instead.
+    """
+    if compile:
+        fn = torch.compile(free_run, fullgraph=True, mode="reduce-overhead" if cuda_graphs else None)
+    else:
+        fn = torch.compile(free_run, fullgraph=True, backend="cudagraphs")
+
+    def unroll(*args: Any) -> Tensor:
+        if cuda_graphs:
+            # A CUDA graph replay overwrites the previous replay's outputs. Every call starts a
+            # new "step": the caller has consumed (or backpropagated through) the last output.
+            torch.compiler.cudagraph_mark_step_begin()
+        return fn(*args)
+
+    unroll.__name__ = f"free_run[{unroll_name(compile, cuda_graphs)}]"
+    return unroll
+
+
+def select_unroll(compile: bool, cuda_graphs: bool, device_type: str) -> tuple[Unroll, str]:
+    """The unroll for ``train.compile`` / ``train.cuda_graphs`` on a ``device_type`` ("cpu",
+    "cuda", ...) device, and its label (:func:`unroll_name` of what actually runs)."""
+    if cuda_graphs and device_type != "cuda":
+        warnings.warn(f"train.cuda_graphs needs a CUDA device, training runs on {device_type}: "
+                      "continuing without CUDA graphs", stacklevel=2)
+        cuda_graphs = False
+    label = unroll_name(compile, cuda_graphs)
+    return (free_run if label == "eager" else _compiled(compile, cuda_graphs)), label
+
+
+def accelerate(generator: Generator, compile: bool, cuda_graphs: bool, device_type: str) -> str:
+    """Make ``generator`` run its unroll as selected; returns the label of what it now runs."""
+    generator.unroll, label = select_unroll(compile, cuda_graphs, device_type)
+    return label
