@@ -1,14 +1,18 @@
 """Benchmark harness: the nn.LSTMCell reference computes our networks' function, and every
 measurement runs on tiny sizes and returns positive finite figures (no timing assertions)."""
 
+import dataclasses
 import math
 
 import pytest
 import torch
 
 from crnngan.bench import (
+    VARIANTS,
     Budget,
     _quiet,
+    add_peak_shares,
+    add_speedups,
     bench_evaluation,
     bench_matmul,
     bench_preprocess,
@@ -17,10 +21,13 @@ from crnngan.bench import (
     contention_warning,
     lstm_flops,
     machine_info,
+    default_variants,
     paper_params,
     peak_memory,
     reference_discriminator,
     reference_generator,
+    spec_peak,
+    speedup_target,
     write_synthetic_corpus,
 )
 from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
@@ -100,8 +107,9 @@ def test_budget_counts_warmup_apart():
     assert b.done([9.0, 0.1, 0.1, 0.1])  # max_repeats
     assert b.max_runs == 4
     capped = Budget(warmup=1, min_repeats=3, max_repeats=5, seconds=1.0, cap_s=10.0)
-    assert not capped.done([11.0])  # over the cap, but no timed repeat yet
-    assert capped.done([11.0, 0.2])
+    assert not capped.done([11.0])  # no timed repeat yet
+    assert not capped.done([300.0, 0.2])  # a long warm-up (compilation) does not count
+    assert capped.done([0.1, 11.0])
 
 
 def test_contention_warning():
@@ -129,6 +137,51 @@ def test_training_step(kind, tones, phase, reference):
     check_timing(out, "ms_per_step", "sequences_per_s", "lstm_gflop_per_s", "lstm_gflop_per_step")
     assert out["optimizer_steps_per_step"] == (2 if phase == "adversarial" else 1)
     assert out["batch_size"] == 3 and out["length"] == 6
+
+
+@pytest.mark.slow  # compiles G's unroll (forward and backward) with Inductor
+def test_training_step_on_a_fast_path():
+    _quiet()
+    fast = dataclasses.replace(TRAIN, **VARIANTS["compile"])
+    out = bench_training_step(tiny(), "adversarial", 6, ONE, fast, device=CPU)
+    check_timing(out, "ms_per_step")
+    assert (out["unroll"], out["precision"]) == ("compile", "32-true")
+    assert len(out["warmup_times_s"]) == 1  # where compilation is paid
+
+
+def test_speedups_peak_shares_and_target():
+    def row(median, precision="32-true", gflops=1.0):
+        return {"median_s": median, "min_s": median / 2, "precision": precision, "lstm_gflop_per_s": gflops}
+
+    steps = {"crnngan/adversarial": row(2.0), "crnngan/adversarial[bf16]": row(0.5, "bf16-mixed", 4.0),
+             "crnngan/pretrain": row(1.0), "crnngan3/adversarial": row(3.0),
+             "reference/adversarial": row(10.0), "reference/pretrain": row(1.5)}
+    add_speedups(steps)
+    assert steps["crnngan/adversarial"]["speedup"] == 5.0
+    assert steps["crnngan/adversarial[bf16]"]["speedup"] == 20.0
+    assert steps["crnngan/pretrain"]["speedup"] == steps["crnngan/pretrain"]["speedup_min"] == 1.5
+    assert "speedup" not in steps["crnngan3/adversarial"] and "speedup" not in steps["reference/pretrain"]
+
+    peak = {"measured_gflop_per_s": {"fp32": 10.0, "bf16": 40.0}, "spec_tflop_per_s": {"fp32": 0.1, "bf16": 1.0}}
+    add_peak_shares({"paper": steps}, peak)
+    assert steps["crnngan/adversarial"]["share_of_measured_peak"] == 0.1
+    assert steps["crnngan/adversarial[bf16]"]["share_of_measured_peak"] == 0.1  # against the bf16 peak
+    assert steps["crnngan/adversarial"]["share_of_spec_peak"] == 0.01
+    assert steps["crnngan/adversarial[bf16]"]["share_of_spec_peak"] == 0.004
+
+    target = speedup_target(steps, CPU)
+    assert target == {"best": "crnngan/adversarial[bf16]", "speedup": 20.0, "target": 10.0, "met": True,
+                      "on_gpu": False}
+
+
+def test_spec_peak_and_default_variants():
+    assert spec_peak("NVIDIA H100 80GB HBM3") == {"fp32": 67.0, "bf16": 989.5}
+    assert spec_peak("NVIDIA H100 PCIe")["fp32"] == 51.0
+    assert spec_peak("NVIDIA H200")["bf16"] == 989.5
+    assert spec_peak(None) is None and spec_peak("Quadro P1000") is None
+    assert default_variants(CPU, quick=True) == []
+    assert default_variants(CPU, quick=False) == ["compile"]
+    assert default_variants(torch.device("cuda"), quick=True) == list(VARIANTS)
 
 
 def test_training_step_rejects_an_adversarial_baseline():

@@ -48,6 +48,7 @@ import yaml
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from .acceleration import accelerate
 from .config import ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
 from .dataset import load_songs
 from .metrics import bench_metrics
@@ -64,14 +65,54 @@ PAPER_OVERRIDES: dict[str, Any] = dict(
 )
 PAPER_LENGTH = 100  # events per sequence in the paper
 
+# Fast paths timed beside the default step (eager unroll, float32), as train-section
+# overrides; each is the same function (tests/test_training.py checks losses and weights).
+VARIANTS: dict[str, dict[str, Any]] = {
+    "compile": {"compile": True},
+    "cudagraphs": {"cuda_graphs": True},
+    "compile+cudagraphs": {"compile": True, "cuda_graphs": True},
+    "bf16": {"precision": "bf16-mixed"},
+    "compile+cudagraphs+bf16": {"compile": True, "cuda_graphs": True, "precision": "bf16-mixed"},
+}
+SPEEDUP_TARGET = 10.0  # the paper config's adversarial step on an H100-class GPU vs the reference
+
+# Dense (no sparsity) peak TFLOP/s from NVIDIA's data sheets, by a part of the device name;
+# the first match wins. fp32 is what float32 matmuls reach (PyTorch leaves TF32 off for them).
+GPU_PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
+    ("H200 NVL", {"fp32": 60.0, "bf16": 835.5}),
+    ("H200", {"fp32": 67.0, "bf16": 989.5}),
+    ("H100 NVL", {"fp32": 60.0, "bf16": 835.5}),
+    ("H100 PCIe", {"fp32": 51.0, "bf16": 756.5}),
+    ("H100", {"fp32": 67.0, "bf16": 989.5}),  # SXM5
+    ("A100", {"fp32": 19.5, "bf16": 312.0}),
+]
+
+
+def default_variants(device: torch.device, quick: bool) -> list[str]:
+    """Variants worth timing: all on a GPU; on a CPU only compile (CUDA graphs do not exist
+    there and bf16 matmuls have no fast units), and none in a quick run, since compiling the
+    unrolled loop takes minutes on a CPU."""
+    if device.type == "cuda":
+        return list(VARIANTS)
+    return [] if quick else ["compile"]
+
+
+def spec_peak(gpu_name: str | None) -> dict[str, float] | None:
+    """Data-sheet peak TFLOP/s of ``gpu_name`` (None for a CPU or an unlisted GPU)."""
+    for part, peak in GPU_PEAK_TFLOPS:
+        if gpu_name and part in gpu_name:
+            return peak
+    return None
+
 
 # ----- timing -------------------------------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
 class Budget:
     """How many runs a measurement makes: ``warmup`` untimed, then at least ``min_repeats``
-    timed, more until ``seconds`` of timed work, at most ``max_repeats``; but once all runs
-    together took ``cap_s``, one timed repeat is enough (a busy machine can slow steps 20x)."""
+    timed, more until ``seconds`` of timed work, at most ``max_repeats``; but once the timed
+    runs together took ``cap_s``, that is enough (a busy machine can slow steps 20x). The cap
+    leaves warm-up out: there a compiled path spends minutes compiling."""
 
     warmup: int
     min_repeats: int
@@ -82,7 +123,7 @@ class Budget:
     def done(self, times: Sequence[float]) -> bool:
         """Whether ``times`` (warm-up runs included) are enough."""
         timed = times[self.warmup:]
-        if len(timed) >= self.max_repeats or (timed and self.cap_s is not None and sum(times) >= self.cap_s):
+        if len(timed) >= self.max_repeats or (timed and self.cap_s is not None and sum(timed) >= self.cap_s):
             return True
         return len(timed) >= self.min_repeats and sum(timed) >= self.seconds
 
@@ -96,7 +137,9 @@ def summarise(times: Sequence[float], budget: Budget) -> dict[str, Any]:
     timed = list(times[budget.warmup:])
     # The minimum is the least disturbed figure when other jobs share the machine.
     return {"median_s": statistics.median(timed), "min_s": min(timed), "warmup": budget.warmup,
-            "repeats": len(timed), "times_s": [round(t, 6) for t in timed]}
+            "repeats": len(timed), "times_s": [round(t, 6) for t in timed],
+            # A compiled path pays its compilation here, in the first run.
+            "warmup_times_s": [round(t, 6) for t in times[:budget.warmup]]}
 
 
 def _sync(device: torch.device) -> None:
@@ -406,7 +449,8 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
     ``phase`` "adversarial" is one D update then one G update on the same fake batch;
     "pretrain" is one teacher-forced next-event update of G (the baseline's only step).
     ``reference`` swaps in the :class:`ReferenceGenerator` / :class:`ReferenceDiscriminator`
-    (same initial weights). ``train_cfg`` supplies precision and determinism.
+    (same initial weights). ``train_cfg`` supplies precision, determinism and the unroll
+    (``compile``, ``cuda_graphs``; the reference ignores these and always runs eagerly).
     """
     device = device or default_device()
     cfg = _bench_config(cfg, phase, length)
@@ -417,6 +461,9 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
         module.generator = reference_generator(module.generator)
         if hasattr(module, "discriminator"):
             module.discriminator = reference_discriminator(module.discriminator)
+        unroll = "reference"
+    else:
+        unroll = accelerate(module.generator, train_cfg.compile, train_cfg.cuda_graphs, device.type)
     # Enough random batches for the longest run; the timer stops the epoch earlier.
     data = torch.randn(budget.max_runs * cfg.batch_size, length, num_features)  # (N, T, F)
     loader = DataLoader(TensorDataset(data), batch_size=cfg.batch_size)
@@ -438,6 +485,7 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
         "ms_per_step": timing["median_s"] * 1e3,
         "sequences_per_s": cfg.batch_size / timing["median_s"],
         "optimizer_steps_per_step": 2 if phase == "adversarial" else 1,
+        "unroll": unroll, "precision": train_cfg.precision,
         "batch_size": cfg.batch_size, "length": length, "hidden_g": cfg.hidden_g,
         "hidden_d": cfg.hidden_d if cfg.kind == "gan" else None,
         "lstm_gflop_per_step": flops / 1e9,
@@ -447,15 +495,17 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
     }
 
 
-def bench_matmul(m: int, k: int, n: int, budget: Budget, device: torch.device | None = None
-                 ) -> dict[str, Any]:
-    """Achieved GFLOP/s of one (m, k) @ (k, n) float32 matmul: the hardware's practical peak
-    at that shape, to set the LSTM figures against."""
+def bench_matmul(m: int, k: int, n: int, budget: Budget, device: torch.device | None = None,
+                 dtype: torch.dtype = torch.float32) -> dict[str, Any]:
+    """Achieved GFLOP/s of one (m, k) @ (k, n) matmul in ``dtype``: the hardware's practical
+    peak at that shape, to set the LSTM figures against."""
     device = device or default_device()
-    a, b = torch.randn(m, k, device=device), torch.randn(k, n, device=device)
+    a = torch.randn(m, k, device=device, dtype=dtype)
+    b = torch.randn(k, n, device=device, dtype=dtype)
     timing = repeat(lambda: a @ b, budget, device)
     flops = 2.0 * m * k * n
-    return {**timing, "shape": [m, k, n], "gflop_per_s": flops / timing["median_s"] / 1e9,
+    return {**timing, "shape": [m, k, n], "dtype": str(dtype).removeprefix("torch."),
+            "gflop_per_s": flops / timing["median_s"] / 1e9,
             "best_gflop_per_s": flops / timing["min_s"] / 1e9}
 
 
@@ -522,17 +572,55 @@ def _log(msg: str) -> None:
     print(f"[{time.perf_counter() - _T0:6.0f} s] {msg}", file=sys.stderr, flush=True)
 
 
-def run(params_path: Path, overlay_path: Path, quick: bool) -> dict[str, Any]:
-    """Every measurement; returns the JSON-ready results."""
+def add_speedups(steps: dict[str, dict[str, Any]]) -> None:
+    """Give each crnngan row (fast-path variants included) its speed-up over the reference row
+    of its phase: reference / row, from the medians and (``speedup_min``) the fastest repeats."""
+    for key, row in steps.items():
+        ref = steps.get(f"reference/{key.split('/')[-1].split('[')[0]}")
+        if key.startswith("crnngan/") and ref is not None:
+            row["speedup"] = ref["median_s"] / row["median_s"]
+            row["speedup_min"] = ref["min_s"] / row["min_s"]
+
+
+def add_peak_shares(training: dict[str, dict[str, dict[str, Any]]], peak: dict[str, Any]) -> None:
+    """Give each training row its LSTM FLOP/s as a share of the measured matmul peak of its
+    precision and, on a listed GPU, of the data-sheet peak."""
+    for steps in training.values():
+        for row in steps.values():
+            dtype = "bf16" if row["precision"].startswith("bf16") else "fp32"
+            measured = peak["measured_gflop_per_s"].get(dtype, peak["measured_gflop_per_s"]["fp32"])
+            row["share_of_measured_peak"] = row["lstm_gflop_per_s"] / measured
+            spec = peak["spec_tflop_per_s"]
+            row["share_of_spec_peak"] = row["lstm_gflop_per_s"] / (spec[dtype] * 1e3) if spec else None
+
+
+def speedup_target(steps: dict[str, dict[str, Any]], device: torch.device) -> dict[str, Any]:
+    """The fastest crnngan adversarial path of ``steps`` (the paper config) against the
+    reference, and whether it reaches :data:`SPEEDUP_TARGET` (a target set for GPUs)."""
+    rows = {k: v for k, v in steps.items() if k.startswith("crnngan/adversarial")}
+    best = min(rows, key=lambda k: rows[k]["median_s"])
+    speedup = rows[best]["speedup"]
+    return {"best": best, "speedup": speedup, "target": SPEEDUP_TARGET,
+            "met": speedup >= SPEEDUP_TARGET, "on_gpu": device.type == "cuda"}
+
+
+def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[str] | None = None
+        ) -> dict[str, Any]:
+    """Every measurement; returns the JSON-ready results. ``variants`` (names of
+    :data:`VARIANTS`) defaults to :func:`default_variants`."""
     start = time.perf_counter()
     plan = PLANS["quick" if quick else "full"]
     device = default_device()
+    variants = default_variants(device, quick) if variants is None else list(variants)
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {', '.join(unknown)} (known: {', '.join(VARIANTS)})")
     params = load_params(params_path)
     configs = {"default": params, "paper": paper_params(params_path, overlay_path)}
     machine = machine_info()
     results: dict[str, Any] = {
         "machine": machine, "warning": contention_warning(machine), "mode": "quick" if quick else "full",
-        "device": str(device), "plans": dataclasses.asdict(plan), "memory": {},
+        "device": str(device), "plans": dataclasses.asdict(plan), "variants": variants, "memory": {},
     }
 
     _log("preprocessing ...")
@@ -565,14 +653,16 @@ def run(params_path: Path, overlay_path: Path, quick: bool) -> dict[str, Any]:
             _log(f"sampling: {cname} {name} ...")
             results["sampling"][f"{cname}/{name}"] = bench_sampling(
                 cfg, p.sample.count, p.sample.length, budget, device, p.seed)
+        for variant in variants:
+            _log(f"training step: {cname} crnngan adversarial [{variant}] ...")
+            train[f"crnngan/adversarial[{variant}]"] = bench_training_step(
+                p.models["crnngan"], "adversarial", length, budget,
+                dataclasses.replace(p.train, **VARIANTS[variant]), device=device, seed=p.seed)
         for phase in ("adversarial", "pretrain"):
             _log(f"training step: {cname} reference {phase} ...")
-            ref = bench_training_step(p.models["crnngan"], phase, length, budget, p.train,
-                                      reference=True, device=device, seed=p.seed)
-            ours = train[f"crnngan/{phase}"]
-            ref["speedup"] = ref["median_s"] / ours["median_s"]
-            ref["speedup_min"] = ref["min_s"] / ours["min_s"]
-            train[f"reference/{phase}"] = ref
+            train[f"reference/{phase}"] = bench_training_step(
+                p.models["crnngan"], phase, length, budget, p.train, reference=True, device=device, seed=p.seed)
+        add_speedups(train)
         results["training"][cname] = train
         results["memory"][f"after_{cname}_config"] = peak_memory()
 
@@ -585,6 +675,16 @@ def run(params_path: Path, overlay_path: Path, quick: bool) -> dict[str, Any]:
         "lstm_cell_shape": bench_matmul(paper.batch_size, 2 * h, 4 * h, plan.small, device),
         "large_square": bench_matmul(2048, 2048, 2048, plan.small, device),
     }
+    measured = {"fp32": results["matmul"]["large_square"]["gflop_per_s"]}
+    if device.type == "cuda":
+        # A GPU's practical peak needs a larger problem, and bf16 has its own tensor-core peak.
+        for dtype, name in ((torch.float32, "fp32"), (torch.bfloat16, "bf16")):
+            big = bench_matmul(8192, 8192, 8192, plan.small, device, dtype)
+            results["matmul"][f"large_square_{name}_8192"] = big
+            measured[name] = big["gflop_per_s"]
+    results["peak"] = {"measured_gflop_per_s": measured, "spec_tflop_per_s": spec_peak(machine["gpu"])}
+    add_peak_shares(results["training"], results["peak"])
+    results["target"] = speedup_target(results["training"]["paper"], device)
     results["memory"]["final"] = peak_memory()
     results["machine"]["load_average_1_5_15_at_end"] = (
         list(os.getloadavg()) if hasattr(os, "getloadavg") else None)
@@ -622,22 +722,36 @@ def format_table(results: dict[str, Any]) -> str:
         lines.append(f"  workers={w}{default} ({t['processes']} processes): {_fmt(t['files_per_s'])} "
                      f"files/s, {_fmt(t['notes_per_s'])} notes/s  [w{t['warmup']} r{t['repeats']}]")
     lines += ["", "training steps (Trainer-driven training_step; adversarial = D update + G update)",
-              f"  {'model/step':22} {'ms/step':>9} {'(min)':>8} {'seq/s':>7} {'LSTM GFLOP/s':>12} "
-              f"{'speed-up':>8} {'(min)':>6}  runs"]
+              f"  {'model/step':36} {'ms/step':>9} {'(min)':>8} {'seq/s':>7} {'LSTM GFLOP/s':>12} "
+              f"{'% peak':>7} {'speed-up':>8} {'(min)':>6}  runs (first run)"]
     for cname, steps in results["training"].items():
         t0 = steps["crnngan/adversarial"]
         lines.append(f" {cname} config: B {t0['batch_size']}, T {t0['length']}, "
                      f"H_g {t0['hidden_g']}, H_d {t0['hidden_d']}")
         for key, t in steps.items():
             speedup = (f"{t['speedup']:.2f}x {t['speedup_min']:.2f}x" if "speedup" in t else "")
-            lines.append(f"  {key:22} {_fmt(t['ms_per_step']):>9} {_fmt(t['min_s'] * 1e3):>8} "
+            first = f" ({t['warmup_times_s'][0]:.1f} s)" if t["warmup_times_s"] else ""
+            lines.append(f"  {key:36} {_fmt(t['ms_per_step']):>9} {_fmt(t['min_s'] * 1e3):>8} "
                          f"{_fmt(t['sequences_per_s']):>7} {_fmt(t['lstm_gflop_per_s']):>12} "
-                         f"{speedup:>15}  w{t['warmup']} r{t['repeats']}")
+                         f"{100 * t['share_of_measured_peak']:>6.1f}% {speedup:>15}  "
+                         f"w{t['warmup']} r{t['repeats']}{first}")
+    peak = results["peak"]
+    target = results["target"]
+    spec = peak["spec_tflop_per_s"]
     lines += [
+        "  [variant] = the same step on a fast path (crnngan.acceleration): compile = torch.compile "
+        "of G's unroll, cudagraphs = CUDA graphs, bf16 = bf16-mixed precision; the first run pays "
+        "compilation",
         "  speed-up = reference_ms / crnngan_ms of the same step (> 1: ours is faster), from the "
         "medians and (min) from the fastest repeats; the reference is the per-step nn.LSTMCell loop",
         "  LSTM GFLOP/s: 2*B*(in+H)*4H per cell step, backward 2x forward (1x for D in the G phase), "
-        "over the median time",
+        "over the median time; % peak: of the measured large matmul of the same precision "
+        f"({', '.join(f'{k} {_fmt(v)} GFLOP/s' for k, v in peak['measured_gflop_per_s'].items())})"
+        + (f"; data-sheet peak {spec['fp32']:g} TFLOP/s fp32, {spec['bf16']:g} bf16" if spec else ""),
+        f"  paper config, fastest adversarial path {target['best']}: {target['speedup']:.1f}x the "
+        f"reference (target >= {target['target']:g}x on an H100-class GPU: "
+        + ("met" if target["met"] else "not met") + ("" if target["on_gpu"] else "; measured on a CPU, "
+                                                     "so the target does not apply") + ")",
     ]
     lines += ["", "sampling (module.generate)"]
     for key, t in results["sampling"].items():
@@ -672,13 +786,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--params", type=Path, default=Path("params.yaml"))
     ap.add_argument("--paper", type=Path, default=Path("configs/paper.yaml"),
                     help="paper overlay; the paper's sizes are built in when it is absent")
+    ap.add_argument("--variants", default=None,
+                    help=f"comma-separated fast paths to time beside the default step ({', '.join(VARIANTS)}; "
+                         "'' for none); default: all on a GPU, compile on a CPU, none with --quick on a CPU")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch intra-op threads (default: torch's, one per core)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     _quiet()
-    results = run(args.params, args.paper, args.quick)
+    variants = None if args.variants is None else [v for v in args.variants.split(",") if v]
+    results = run(args.params, args.paper, args.quick, variants)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))
