@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
 WORKERS ?= 1
+ARGS ?=
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
@@ -40,8 +41,8 @@ tune: setup  ## Optuna search over params.yaml's tune section (WORKERS=N process
 tune-apply: setup  ## copy tune/best_params.yaml into params.yaml (then: make repro)
 	$(PY) pipelines/tune.py apply
 
-bench: setup  ## measure throughput; writes bench/results.json
-	$(PY) -m crnngan.bench --out bench/results.json
+bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", "--variants compile,bf16", ...)
+	$(PY) -m crnngan.bench --out bench/results.json $(ARGS)
 
 ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:$(UI_PORT)
 	@mkdir -p mlruns
