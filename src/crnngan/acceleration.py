@@ -18,9 +18,12 @@ true        true         ``torch.compile(mode="reduce-overhead")``: both
 ==========  ===========  ===========================================================
 
 CUDA graphs exist only on NVIDIA GPUs; on a CPU ``cuda_graphs`` is dropped with a warning, so
-one params file serves both machines. Compilation is paid once per input shape and mode
-(train / eval, with or without gradients): seconds to a minute on a CPU, so it pays off only
-over a long run (see ``bench/``).
+one params file serves both machines.
+
+Only the training unroll (gradients on) is compiled, once for all batch sizes: on the 2-core
+CPU that took about 5 min for the default sizes and 7 min for the paper's (T = 100), cached
+on disk by Inductor afterwards, so it pays off only over long runs (figures in ``bench/``).
+Without gradients (sampling, validation, a frozen G) the eager loop runs.
 """
 
 from __future__ import annotations
@@ -54,12 +57,21 @@ def _compiled(compile: bool, cuda_graphs: bool) -> Unroll:
     else:
         fn = torch.compile(free_run, fullgraph=True, backend="cudagraphs")
 
-    def unroll(*args: Any) -> Tensor:
+    def unroll(drive: Tensor, masks: Tensor | None, *weights: Any) -> Tensor:
+        if not torch.is_grad_enabled():
+            # Sampling, validation and a frozen G's batches: cheap next to the training
+            # unroll's forward + backward, and not worth minutes of compiling each on a CPU.
+            return free_run(drive, masks, *weights)
+        # One graph for every batch size (the last batch of an epoch is smaller) instead of a
+        # recompilation for the second size.
+        torch._dynamo.maybe_mark_dynamic(drive, 0)
+        if masks is not None:
+            torch._dynamo.maybe_mark_dynamic(masks, 2)
         if cuda_graphs:
             # A CUDA graph replay overwrites the previous replay's outputs. Every call starts a
             # new "step": the caller has consumed (or backpropagated through) the last output.
             torch.compiler.cudagraph_mark_step_begin()
-        return fn(*args)
+        return fn(drive, masks, *weights)
 
     unroll.__name__ = f"free_run[{unroll_name(compile, cuda_graphs)}]"
     return unroll
