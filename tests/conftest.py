@@ -54,3 +54,30 @@ def mlflow_tmp(_mlflow_template_db: Path, tmp_path: Path, monkeypatch: pytest.Mo
     while mlflow.active_run() is not None:  # a failed test must not leave runs to the next one
         mlflow.end_run("FAILED")
     mlflow.set_tracking_uri(None)  # it also exported the URI to os.environ; monkeypatch restores
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A preprocessed data folder of ten random 48-tone songs: six train, three validation,
+    one test; 16-event segments (k = 1 only)."""
+    import numpy as np
+
+    from crnngan.dataset import SPLITS, Dataset, SongSet, make_segments, save_dataset
+    from crnngan.representation import Normalizer
+
+    rng = np.random.default_rng(0)
+    songs = []
+    for _ in range(10):
+        dt = rng.choice([0.0, 0.25, 0.5], 48)
+        dt[0] = 0.0
+        songs.append(np.stack([dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48),
+                               rng.integers(60, 100, 48)], axis=1).astype(np.float32))
+    ids = np.array([f"s{i}" for i in range(10)])
+    song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
+                       np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
+    normalizer = Normalizer.fit(np.concatenate(songs[:6]))
+    segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
+                    for i, name in enumerate(SPLITS)}}
+    folder = tmp_path_factory.mktemp("data")
+    save_dataset(Dataset(song_set, normalizer, segments, {}), folder)
+    return folder

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from crnngan.acceleration import accelerate
-from crnngan.config import ConfigError, ModelConfig, TrainConfig
+from crnngan.config import ConfigError, ModelConfig, TrainConfig, parse_params
 from crnngan.models import free_run
 from crnngan.modules import (
     BaselineModule,
@@ -18,7 +18,7 @@ from crnngan.modules import (
     create_module,
     total_epochs,
 )
-from crnngan.training import build_trainer, completed, fit, load_module
+from crnngan.training import build_trainer, completed, fit, load_module, prepare
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -280,3 +280,17 @@ def test_module_rejects_inconsistent_arguments():
         GANModule(dataclasses.asdict(tiny(optimizer="rmsprop")), 4, STEPS)
     with pytest.raises(ValueError, match="freeze ratio"):
         GANModule(dataclasses.asdict(tiny(freeze_ratio=1.5)), 4, STEPS)
+
+
+@pytest.mark.parametrize(("switches", "compiled"), [
+    ({}, False), ({"compile": True}, True), ({"cuda_graphs": True}, False),  # no CUDA here: eager
+])
+def test_prepare_applies_the_unroll_switches(tmp_path, data_dir, switches, compiled):
+    params = parse_params({"train": {"accelerator": "cpu", **switches},
+                           "preprocess": {"tones_per_step": [1], "segment_length": 16},
+                           "models": {"crnngan": {"hidden_g": 8, "hidden_d": 8}}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _, module, _ = prepare(params, "crnngan", data_dir, tmp_path)
+    assert (module.generator.unroll is not free_run) == compiled
+    assert any("cuda_graphs" in str(w.message) for w in caught) == ("cuda_graphs" in switches)

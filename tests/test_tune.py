@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import psutil
 import pytest
 import yaml
@@ -14,9 +13,7 @@ from optuna.trial import TrialState
 
 from crnngan import tune
 from crnngan.config import ConfigError, parse_params
-from crnngan.dataset import SPLITS, Dataset, SongSet, make_segments, save_dataset
 from crnngan.modules import NonFiniteLossError
-from crnngan.representation import Normalizer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"kind": "gan", "tones_per_step": 1, "hidden_g": 8, "hidden_d": 8, "layers_g": 1,
@@ -26,27 +23,6 @@ TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"k
              "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8,
              "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
                        "hidden_g": {"type": "categorical", "choices": [4, 8]}}}
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Ten random 48-tone songs: six train, three validation, one test; 16-event segments."""
-    rng = np.random.default_rng(0)
-    songs = []
-    for _ in range(10):
-        dt = rng.choice([0.0, 0.25, 0.5], 48)
-        dt[0] = 0.0
-        songs.append(np.stack([dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48),
-                               rng.integers(60, 100, 48)], axis=1).astype(np.float32))
-    ids = np.array([f"s{i}" for i in range(10)])
-    song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
-                       np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
-    normalizer = Normalizer.fit(np.concatenate(songs[:6]))
-    segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
-                    for i, name in enumerate(SPLITS)}}
-    folder = tmp_path_factory.mktemp("data")
-    save_dataset(Dataset(song_set, normalizer, segments, {}), folder)
-    return folder
 
 
 def tiny(**tune_overrides):
