@@ -2,10 +2,12 @@
 measurement runs on tiny sizes and returns positive finite figures (no timing assertions)."""
 
 import dataclasses
+import json
 import math
 
 import pytest
 import torch
+import yaml
 
 from crnngan.bench import (
     VARIANTS,
@@ -22,10 +24,12 @@ from crnngan.bench import (
     lstm_flops,
     machine_info,
     default_variants,
+    format_table,
     paper_params,
     peak_memory,
     reference_discriminator,
     reference_generator,
+    run,
     spec_peak,
     speedup_target,
     write_synthetic_corpus,
@@ -219,3 +223,33 @@ def test_paper_params_with_and_without_overlay(tmp_path):
     overlay = tmp_path / "paper.yaml"
     overlay.write_text("models:\n  crnngan: {hidden_g: 300}\n")
     assert paper_params(params, overlay).models["crnngan"].hidden_g == 300
+
+
+def test_whole_run_and_report(tmp_path, monkeypatch):
+    tiny_model = {"hidden_g": 8, "hidden_d": 8, "batch_size": 4}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({
+        "data": {"midi_dir": str(tmp_path / "no-corpus")},  # -> the synthetic corpus
+        "preprocess": {"segment_length": 8},
+        "train": {"accelerator": "cpu"},
+        "models": {name: tiny_model for name in ("crnngan", "crnngan3", "baseline")},
+        "sample": {"count": 2, "length": 8},
+    }))
+    overlay = tmp_path / "paper.yaml"
+    overlay.write_text(yaml.safe_dump({"models": {"crnngan": {"hidden_g": 12, "hidden_d": 12}}}))
+    # A fast path that cannot run is reported, and the rest of the figures survive it.
+    monkeypatch.setitem(VARIANTS, "broken", {"precision": "no-such-precision"})
+    _quiet()
+    results = run(params, overlay, quick=True, variants=["bf16", "broken"])
+    json.dumps(results)  # JSON-ready
+    paper = results["training"]["paper"]
+    assert paper["crnngan/adversarial"]["hidden_g"] == 12 and paper["crnngan/adversarial"]["length"] == 25
+    assert paper["crnngan/adversarial[bf16]"]["precision"] == "bf16-mixed"
+    assert "crnngan/adversarial[broken]" not in paper
+    assert set(results["failed"]) == {"default/crnngan/adversarial[broken]", "paper/crnngan/adversarial[broken]"}
+    assert all(positive(row["speedup"]) for key, row in paper.items() if key.startswith("crnngan/"))
+    assert all(positive(row["share_of_measured_peak"]) for row in paper.values())
+    assert results["target"]["best"].startswith("crnngan/adversarial") and not results["target"]["on_gpu"]
+    table = format_table(results)
+    assert "crnngan/adversarial[bf16]" in table and "FAILED paper/crnngan/adversarial[broken]" in table
+    assert "the target does not apply" in table

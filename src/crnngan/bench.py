@@ -639,6 +639,7 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
 
     results["training"] = {}
     results["sampling"] = {}
+    failed: dict[str, str] = results.setdefault("failed", {})  # key -> the error, for the report
     for cname, p in configs.items():
         budget = plan.small if cname == "default" else plan.large
         length = (cname == "paper" and plan.paper_length) or p.preprocess.segment_length
@@ -655,9 +656,13 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
                 cfg, p.sample.count, p.sample.length, budget, device, p.seed)
         for variant in variants:
             _log(f"training step: {cname} crnngan adversarial [{variant}] ...")
-            train[f"crnngan/adversarial[{variant}]"] = bench_training_step(
-                p.models["crnngan"], "adversarial", length, budget,
-                dataclasses.replace(p.train, **VARIANTS[variant]), device=device, seed=p.seed)
+            try:
+                train[f"crnngan/adversarial[{variant}]"] = bench_training_step(
+                    p.models["crnngan"], "adversarial", length, budget,
+                    dataclasses.replace(p.train, **VARIANTS[variant]), device=device, seed=p.seed)
+            except Exception as exc:  # noqa: BLE001 - one failing fast path must not cost the others' figures
+                _log(f"  failed: {exc!r}")
+                failed[f"{cname}/crnngan/adversarial[{variant}]"] = repr(exc)
         for phase in ("adversarial", "pretrain"):
             _log(f"training step: {cname} reference {phase} ...")
             train[f"reference/{phase}"] = bench_training_step(
@@ -763,6 +768,8 @@ def format_table(results: dict[str, Any]) -> str:
     for key, t in results["matmul"].items():
         lines.append(f"matmul {key} {t['shape']}: {_fmt(t['gflop_per_s'])} GFLOP/s "
                      f"(best {_fmt(t['best_gflop_per_s'])})  [w{t['warmup']} r{t['repeats']}]")
+    for key, error in results["failed"].items():
+        lines.append(f"FAILED {key}: {error}")
     mem = results["memory"]["final"]
     cuda = mem["cuda_max_allocated_mib"]
     lines.append(f"peak RSS: {_fmt(mem['rss_self_mib'])} MiB (process), {_fmt(mem['rss_children_mib'])} MiB "
