@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from crnngan.config import PreprocessConfig
-from crnngan.datamodule import SegmentDataModule
+from crnngan.datamodule import EpochShuffle, SegmentDataModule
 from crnngan.dataset import (NoUsableMidiError, assign_split, build_dataset, load_segments,
                              save_dataset)
 from crnngan.representation import pitch_to_frequency
@@ -108,6 +108,19 @@ def test_saved_dataset_feeds_the_datamodule(tmp_path):
     assert not torch.equal(order1, torch.cat([b[0] for b in _loader(tmp_path / "out", 4)]))
     with pytest.raises(FileNotFoundError, match="preprocess.tones_per_step"):
         load_segments(tmp_path / "out", 2)
+
+
+def test_epoch_shuffle_depends_on_seed_and_epoch_only():
+    sampler = EpochShuffle(10, seed=3)
+    first = list(sampler)
+    assert sorted(first) == list(range(10)) and first == list(sampler)  # a permutation, repeatable
+    sampler.set_epoch(1)
+    second = list(sampler)
+    assert second != first and sorted(second) == list(range(10))
+    fresh = EpochShuffle(10, seed=3)
+    fresh.set_epoch(1)  # as after resuming at epoch 1: the same order as a run that never stopped
+    assert list(fresh) == second
+    assert list(EpochShuffle(10, seed=4)) != first
 
 
 def _loader(path, seed):

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from crnngan.acceleration import accelerate
+from crnngan.datamodule import EpochShuffle
 from crnngan.config import ConfigError, ModelConfig, TrainConfig, parse_params
 from crnngan.models import free_run
 from crnngan.modules import (
@@ -31,15 +32,17 @@ class RandomData(pl.LightningDataModule):
         super().__init__()
         gen = torch.Generator().manual_seed(123)
         self.train = torch.randn(batches * BATCH, steps, num_features, generator=gen)
-        if nan:
-            self.train[:, 2, 0] = float("nan")
+        if nan:  # at every step: a pretraining window starts at a random step
+            self.train[:, :, 0] = float("nan")
         self.val = torch.randn(BATCH, steps, num_features, generator=gen)
 
+    # Loaders as SegmentDataModule builds them: shuffled by epoch, no draws from the global RNG.
     def train_dataloader(self):
-        return DataLoader(TensorDataset(self.train), batch_size=BATCH, shuffle=True)
+        return DataLoader(TensorDataset(self.train), batch_size=BATCH, sampler=EpochShuffle(len(self.train), 0),
+                          generator=torch.Generator().manual_seed(0))
 
     def val_dataloader(self):
-        return DataLoader(self.val, batch_size=BATCH)
+        return DataLoader(self.val, batch_size=BATCH, generator=torch.Generator().manual_seed(0))
 
 
 def tiny(kind="gan", **overrides) -> ModelConfig:
@@ -199,6 +202,19 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
     done = CountBatches()
     third, *_ = train(longer, tmp_path, batches=2, callbacks=[done])
     assert done.batches == 0 and third.global_step == 10  # a finished run is not retrained
+
+
+def test_resumed_run_equals_uninterrupted(tmp_path):
+    # Stopped after 2 of 3 epochs and resumed, a run ends with the very weights of one that
+    # never stopped: the RNG (noise, dropout) and the shuffling continue where they were.
+    cfg = tiny(pretrain_epochs=1, epochs=2)
+    _, whole, _, _ = train(cfg, tmp_path / "whole", batches=3)
+    stopped, *_ = train(cfg, tmp_path / "resumed", batches=3, max_epochs=2)
+    assert stopped.current_epoch == 2
+    resumed, module, _, _ = train(cfg, tmp_path / "resumed", batches=3)
+    assert resumed.current_epoch == 3
+    expected = whole.state_dict()
+    assert all(torch.equal(v, expected[k]) for k, v in module.state_dict().items())
 
 
 def test_last_checkpoint_is_every_epoch_even_without_improvement(tmp_path):

@@ -7,17 +7,42 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from .dataset import load_segments
+
+
+class EpochShuffle(Sampler[int]):
+    """A random order of ``n`` indices that depends only on ``seed`` and the epoch.
+
+    Lightning calls ``set_epoch`` before every epoch, also after resuming from a checkpoint,
+    so a resumed run sees the same batches as one that never stopped (a sampler with one
+    running generator would restart its sequence at the resume).
+    """
+
+    def __init__(self, n: int, seed: int) -> None:
+        self.n = n
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __iter__(self):
+        gen = torch.Generator().manual_seed(self.seed + self.epoch)
+        return iter(torch.randperm(self.n, generator=gen).tolist())
 
 
 class SegmentDataModule(pl.LightningDataModule):
     """Batches (B, L, 1 + 3k) float32 of normalised segments for ``tones_per_step`` k.
 
-    Shuffling uses a generator seeded from ``seed`` so the batch order is reproducible;
-    data lives in memory (the corpus is small), which makes workers fork-safe and cheap.
-    With several devices Lightning swaps in a DistributedSampler itself.
+    Shuffling depends only on ``seed`` and the epoch (:class:`EpochShuffle`), so the batch order
+    is reproducible, also across a resume. Data live in memory (the corpus is small), which
+    makes workers fork-safe and cheap. With several devices Lightning wraps the sampler in a
+    distributed one itself.
     """
 
     def __init__(self, data_dir: str | Path, tones_per_step: int, batch_size: int,
@@ -48,12 +73,14 @@ class SegmentDataModule(pl.LightningDataModule):
                                  f"in {self.data_dir}: lower preprocess.segment_length")
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        gen = torch.Generator().manual_seed(self.seed)
+        data = self.splits[split]
         return DataLoader(
-            TensorDataset(self.splits[split]),
+            TensorDataset(data),
             batch_size=self.batch_size,
-            shuffle=shuffle,
-            generator=gen if shuffle else None,
+            sampler=EpochShuffle(len(data), self.seed) if shuffle else None,
+            # Its own generator: creating the batch iterator would otherwise draw a base seed
+            # from the global RNG, which training's noise and dropout also use.
+            generator=torch.Generator().manual_seed(self.seed),
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),

@@ -94,6 +94,7 @@ class _GeneratorModule(pl.LightningModule):
         self._epoch_start = 0.0
         self._last_step_end = 0.0
         self._epoch_sequences = 0
+        self._resume_rng: tuple[Tensor | None, list[Tensor] | None] = (None, None)  # from a checkpoint
         self._add_players()
 
     def _add_players(self) -> None:
@@ -224,6 +225,23 @@ class _GeneratorModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lets crnngan.training.load_module pick the class without guessing.
         checkpoint["crnngan_module"] = type(self).__name__
+        # Noise, dropout and pretraining windows draw from torch's global RNG; a resumed run
+        # continues its stream, so it trains exactly as one that never stopped.
+        checkpoint["torch_rng"] = torch.get_rng_state()
+        if torch.cuda.is_available():
+            checkpoint["cuda_rng"] = torch.cuda.get_rng_state_all()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Applied when training starts: after Lightning's sanity-check validation.
+        self._resume_rng = (checkpoint.get("torch_rng"), checkpoint.get("cuda_rng"))
+
+    def on_train_start(self) -> None:
+        cpu, cuda = self._resume_rng
+        if cpu is not None:
+            torch.set_rng_state(cpu.cpu())
+        if cuda is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all([state.cpu() for state in cuda])
+        self._resume_rng = (None, None)
 
 
 class GANModule(_GeneratorModule):
