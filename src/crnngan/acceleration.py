@@ -3,8 +3,8 @@
 The generator is autoregressive, so its T-step loop (:func:`crnngan.models.free_run`) issues
 about ten small ops per layer and step: in eager mode a GPU waits on kernel launches and a CPU
 on Python. Two switches in ``params.yaml`` (``train.compile``, ``train.cuda_graphs``) pick
-how the loop runs; each computes the same function as the eager loop (tests compare losses
-and gradients on CPU):
+how the loop runs; each computes the same function as the eager loop (tests train both ways
+and compare losses and weights):
 
 ==========  ===========  ===========================================================
 compile     cuda_graphs  the unroll
