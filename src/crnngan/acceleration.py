@@ -21,8 +21,9 @@ CUDA graphs exist only on NVIDIA GPUs; on a CPU ``cuda_graphs`` is dropped with 
 one params file serves both machines.
 
 Only the training unroll (gradients on) is compiled, once for all batch sizes: on the 2-core
-CPU that took about 5 min for the default sizes and 7 min for the paper's (T = 100), cached
-on disk by Inductor afterwards, so it pays off only over long runs (figures in ``bench/``).
+CPU that took about 7 min for T = 100 (cached on disk by Inductor afterwards), and the
+compiled step was barely faster than the eager one there (figures in ``bench/``); the gain
+is meant for GPUs, where every op of the loop is a kernel launch.
 Without gradients (sampling, validation, a frozen G) the eager loop runs.
 """
 
