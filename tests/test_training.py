@@ -6,11 +6,11 @@ import warnings
 import pytest
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import TensorDataset
 
 from crnngan.acceleration import accelerate
-from crnngan.datamodule import EpochShuffle
 from crnngan.config import ConfigError, ModelConfig, TrainConfig, parse_params
+from crnngan.datamodule import segment_loader
 from crnngan.models import free_run
 from crnngan.modules import (
     BaselineModule,
@@ -38,11 +38,10 @@ class RandomData(pl.LightningDataModule):
 
     # Loaders as SegmentDataModule builds them: shuffled by epoch, no draws from the global RNG.
     def train_dataloader(self):
-        return DataLoader(TensorDataset(self.train), batch_size=BATCH, sampler=EpochShuffle(len(self.train), 0),
-                          generator=torch.Generator().manual_seed(0))
+        return segment_loader(TensorDataset(self.train), BATCH, seed=0, shuffle=True)
 
     def val_dataloader(self):
-        return DataLoader(self.val, batch_size=BATCH, generator=torch.Generator().manual_seed(0))
+        return segment_loader(self.val, BATCH, seed=0, shuffle=False)
 
 
 def tiny(kind="gan", **overrides) -> ModelConfig:

@@ -49,7 +49,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .acceleration import accelerate
-from .config import ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
+from .config import MODEL_NAMES, ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
 from .dataset import load_songs
 from .metrics import bench_metrics
 from .midi_io import find_midi_files, write_notes
@@ -57,7 +57,6 @@ from .models import Discriminator, Generator
 from .modules import create_module
 from .overlay import merged
 
-MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
 # The paper's sizes (Mogren 2016 and the original code), used when configs/paper.yaml is absent.
 PAPER_OVERRIDES: dict[str, Any] = dict(
     hidden_g=350, hidden_d=350, layers_g=2, layers_d=2, batch_size=20, noise_dim=4,

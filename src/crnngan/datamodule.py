@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .dataset import load_segments
 
@@ -34,6 +34,23 @@ class EpochShuffle(Sampler[int]):
     def __iter__(self):
         gen = torch.Generator().manual_seed(self.seed + self.epoch)
         return iter(torch.randperm(self.n, generator=gen).tolist())
+
+
+def segment_loader(data: Dataset, batch_size: int, seed: int, shuffle: bool, num_workers: int = 0
+                   ) -> DataLoader:
+    """Batches of ``data`` in an order that depends only on ``seed`` and the epoch, without a
+    draw from the global RNG, so training (and a resumed training) is reproducible."""
+    return DataLoader(
+        data,
+        batch_size=batch_size,
+        sampler=EpochShuffle(len(data), seed) if shuffle else None,
+        # Its own generator: creating the batch iterator would otherwise draw a base seed from
+        # the global RNG, which training's noise and dropout also use.
+        generator=torch.Generator().manual_seed(seed),
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        pin_memory=torch.cuda.is_available(),
+    )
 
 
 class SegmentDataModule(pl.LightningDataModule):
@@ -73,18 +90,8 @@ class SegmentDataModule(pl.LightningDataModule):
                                  f"in {self.data_dir}: lower preprocess.segment_length")
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        data = self.splits[split]
-        return DataLoader(
-            TensorDataset(data),
-            batch_size=self.batch_size,
-            sampler=EpochShuffle(len(data), self.seed) if shuffle else None,
-            # Its own generator: creating the batch iterator would otherwise draw a base seed
-            # from the global RNG, which training's noise and dropout also use.
-            generator=torch.Generator().manual_seed(self.seed),
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-            pin_memory=torch.cuda.is_available(),
-        )
+        return segment_loader(TensorDataset(self.splits[split]), self.batch_size, self.seed, shuffle,
+                              self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)
