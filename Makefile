@@ -44,7 +44,7 @@ tune-apply: setup  ## copy tune/best_params.yaml into params.yaml (then: make re
 bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", "--variants compile,bf16", ...)
 	$(PY) -m crnngan.bench --out bench/results.json $(ARGS)
 
-ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:$(UI_PORT)
+ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:5000 (UI_PORT=N for another port)
 	@mkdir -p mlruns
 	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
 		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port $(UI_PORT)
