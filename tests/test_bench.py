@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 
+from crnngan import bench
 from crnngan.bench import (
     VARIANTS,
     Budget,
@@ -239,17 +240,23 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     overlay.write_text(yaml.safe_dump({"models": {"crnngan": {"hidden_g": 12, "hidden_d": 12}}}))
     # A fast path that cannot run is reported, and the rest of the figures survive it.
     monkeypatch.setitem(VARIANTS, "broken", {"precision": "no-such-precision"})
+    # A variant this machine cannot run is reported as unsupported, not as a failure.
+    monkeypatch.setattr(bench, "bf16_support", lambda device_type: "no bf16 LSTM here (test)")
     _quiet()
-    results = run(params, overlay, quick=True, variants=["bf16", "broken"])
+    # cudagraphs on a CPU: dropped with a warning, so the variant runs (eagerly) and is reported.
+    results = run(params, overlay, quick=True, variants=["cudagraphs", "bf16", "broken"])
     json.dumps(results)  # JSON-ready
     paper = results["training"]["paper"]
     assert paper["crnngan/adversarial"]["hidden_g"] == 12 and paper["crnngan/adversarial"]["length"] == 25
-    assert paper["crnngan/adversarial[bf16]"]["precision"] == "bf16-mixed"
-    assert "crnngan/adversarial[broken]" not in paper
+    assert paper["crnngan/adversarial[cudagraphs]"]["unroll"] == "eager"
+    assert "crnngan/adversarial[bf16]" not in paper and "crnngan/adversarial[broken]" not in paper
+    assert results["unsupported"] == {f"{c}/crnngan/adversarial[bf16]": "no bf16 LSTM here (test)"
+                                      for c in ("default", "paper")}
     assert set(results["failed"]) == {"default/crnngan/adversarial[broken]", "paper/crnngan/adversarial[broken]"}
     assert all(positive(row["speedup"]) for key, row in paper.items() if key.startswith("crnngan/"))
     assert all(positive(row["share_of_measured_peak"]) for row in paper.values())
     assert results["target"]["best"].startswith("crnngan/adversarial") and not results["target"]["on_gpu"]
     table = format_table(results)
-    assert "crnngan/adversarial[bf16]" in table and "FAILED paper/crnngan/adversarial[broken]" in table
+    assert "crnngan/adversarial[cudagraphs]" in table and "FAILED paper/crnngan/adversarial[broken]" in table
+    assert "UNSUPPORTED paper/crnngan/adversarial[bf16]: this machine cannot run it" in table
     assert "the target does not apply" in table

@@ -1,7 +1,5 @@
 """Piano rolls, histograms and sine synthesis."""
 
-import time
-
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -61,16 +59,14 @@ def test_notes_above_nyquist_are_silent():
     assert np.all(audio == 0)
 
 
-def test_sixty_seconds_synthesise_well_under_a_second():
+def test_sixty_seconds_of_four_voices_synthesise():
+    # How fast this runs is make bench's business, not a test's (no timing assertions).
     rng = np.random.default_rng(0)
     n = 4 * 120  # four voices of quarter notes at 120 BPM for 60 s
     onsets = np.repeat(np.arange(120) * 0.5, 4)
-    render.synthesize(onsets[:4], np.full(4, 0.5), rng.integers(40, 90, 4), np.full(4, 90))  # warm up
-    start = time.perf_counter()
     audio = render.synthesize(onsets, np.full(n, 0.5), rng.integers(40, 90, n), rng.integers(40, 127, n))
-    elapsed = time.perf_counter() - start
     assert len(audio) >= 60 * SR
-    assert elapsed < 1.0
+    assert np.abs(audio).max() <= 1.0 and np.abs(audio[:SR]).max() > 0
 
 
 def test_empty_song():

@@ -25,6 +25,14 @@ CPU that took about 7 min for T = 100 (cached on disk by Inductor afterwards), a
 compiled step was barely faster than the eager one there (figures in ``bench/``); the gain
 is meant for GPUs, where every op of the loop is a kernel launch.
 Without gradients (sampling, validation, a frozen G) the eager loop runs.
+
+``train.precision: bf16-mixed`` needs bf16 LSTM kernels on the training device. A CPU's come
+from oneDNN, which has them only with AVX-512 (BF16) instructions: on an AVX2-only CPU the
+first bf16 LSTM call dies with "could not create a primitive descriptor". :func:`bf16_support`
+tries a tiny LSTM once per device type, and :func:`check_precision` turns a "no" into a
+:class:`~crnngan.config.ConfigError` naming ``train.precision`` before anything trains
+(failing beats a silent fallback: the user asked for a precision and would otherwise get
+numbers of another one).
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ from typing import Any, Callable
 import torch
 from torch import Tensor
 
+from crnngan.config import ConfigError
 from crnngan.models import Generator, free_run
 
 Unroll = Callable[..., Tensor]  # free_run's signature
@@ -93,3 +102,32 @@ def accelerate(generator: Generator, compile: bool, cuda_graphs: bool, device_ty
     """Make ``generator`` run its unroll as selected; returns the label of what it now runs."""
     generator.unroll, label = select_unroll(compile, cuda_graphs, device_type)
     return label
+
+
+@functools.cache
+def bf16_support(device_type: str) -> str | None:
+    """None if bf16 autocast runs the models' LSTMs on ``device_type`` ("cpu", "cuda"), else
+    why not. Probes a tiny bidirectional nn.LSTM and the fused cell, forward and backward, as
+    training would use them; cached, so the probe runs once per process and device type."""
+    try:
+        device = torch.device(device_type)
+        lstm = torch.nn.LSTM(4, 8, 2, batch_first=True, bidirectional=True).to(device)
+        x = torch.randn(2, 3, 4, device=device, requires_grad=True)  # (B, T, F)
+        with torch.autocast(device.type, dtype=torch.bfloat16):
+            out, _ = lstm(x)  # (B, T, 16)
+            h, _ = torch.lstm_cell(x[:, 0], (out[:, 0, :8], out[:, 0, 8:]),
+                                   lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+        (out.float().sum() + h.float().sum()).backward()
+    except (RuntimeError, AssertionError) as exc:  # oneDNN / CUDA refusals; no CUDA build
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+    return None
+
+
+def check_precision(precision: str, device_type: str) -> None:
+    """Fail fast, naming ``train.precision``, if ``precision`` cannot run on ``device_type``."""
+    if not precision.startswith("bf16"):
+        return
+    reason = bf16_support(device_type)
+    if reason is not None:
+        raise ConfigError(f"train.precision: {precision} is not supported on this {device_type} "
+                          f"({reason}); use 32-true")

@@ -48,7 +48,7 @@ import yaml
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .acceleration import accelerate
+from .acceleration import accelerate, bf16_support
 from .config import MODEL_NAMES, ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
 from .dataset import load_songs
 from .metrics import bench_metrics
@@ -639,6 +639,8 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
     results["training"] = {}
     results["sampling"] = {}
     failed: dict[str, str] = results.setdefault("failed", {})  # key -> the error, for the report
+    # key -> why this machine cannot run the variant at all (not a failure of the code)
+    unsupported: dict[str, str] = results.setdefault("unsupported", {})
     for cname, p in configs.items():
         budget = plan.small if cname == "default" else plan.large
         length = (cname == "paper" and plan.paper_length) or p.preprocess.segment_length
@@ -654,6 +656,13 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
             results["sampling"][f"{cname}/{name}"] = bench_sampling(
                 cfg, p.sample.count, p.sample.length, budget, device, p.seed)
         for variant in variants:
+            key = f"{cname}/crnngan/adversarial[{variant}]"
+            precision = VARIANTS[variant].get("precision", p.train.precision)
+            reason = bf16_support(device.type) if precision.startswith("bf16") else None
+            if reason is not None:
+                _log(f"training step: {cname} crnngan adversarial [{variant}]: unsupported here ({reason})")
+                unsupported[key] = reason
+                continue
             _log(f"training step: {cname} crnngan adversarial [{variant}] ...")
             try:
                 train[f"crnngan/adversarial[{variant}]"] = bench_training_step(
@@ -661,7 +670,7 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
                     dataclasses.replace(p.train, **VARIANTS[variant]), device=device, seed=p.seed)
             except Exception as exc:  # noqa: BLE001 - one failing fast path must not cost the others' figures
                 _log(f"  failed: {exc!r}")
-                failed[f"{cname}/crnngan/adversarial[{variant}]"] = repr(exc)
+                failed[key] = repr(exc)
         for phase in ("adversarial", "pretrain"):
             _log(f"training step: {cname} reference {phase} ...")
             train[f"reference/{phase}"] = bench_training_step(
@@ -767,6 +776,8 @@ def format_table(results: dict[str, Any]) -> str:
     for key, t in results["matmul"].items():
         lines.append(f"matmul {key} {t['shape']}: {_fmt(t['gflop_per_s'])} GFLOP/s "
                      f"(best {_fmt(t['best_gflop_per_s'])})  [w{t['warmup']} r{t['repeats']}]")
+    for key, reason in results["unsupported"].items():
+        lines.append(f"UNSUPPORTED {key}: this machine cannot run it ({reason})")
     for key, error in results["failed"].items():
         lines.append(f"FAILED {key}: {error}")
     mem = results["memory"]["final"]

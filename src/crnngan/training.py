@@ -17,7 +17,7 @@ import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 
-from crnngan.acceleration import accelerate
+from crnngan.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig
 from crnngan.datamodule import SegmentDataModule
 from crnngan.modules import BaselineModule, GANModule, create_module, total_epochs
@@ -62,14 +62,18 @@ def build_trainer(
 def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str | Path,
             logger: Logger | None = None, callbacks: Iterable[Callback] = ()
             ) -> tuple[SegmentDataModule, GANModule | BaselineModule, pl.Trainer]:
-    """DataModule, freshly seeded module and Trainer for ``params.models[model_name]``."""
+    """DataModule, freshly seeded module and Trainer for ``params.models[model_name]``.
+
+    Raises ConfigError (naming ``train.precision``) when the precision cannot run on the
+    Trainer's device, e.g. bf16-mixed on a CPU without AVX-512."""
     cfg = params.models[model_name]
     dm = SegmentDataModule(data_dir, cfg.tones_per_step, cfg.batch_size,
                            params.train.num_workers, params.seed)
     trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed)
+    device_type = trainer.strategy.root_device.type
+    check_precision(params.train.precision, device_type)  # before any training, naming the key
     module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
-    accelerate(module.generator, params.train.compile, params.train.cuda_graphs,
-               trainer.strategy.root_device.type)
+    accelerate(module.generator, params.train.compile, params.train.cuda_graphs, device_type)
     return dm, module, trainer
 
 
