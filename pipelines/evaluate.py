@@ -38,6 +38,7 @@ def log_to_mlflow(experiment: str, model: str, metrics: dict, files: list[Path])
         now = int(time.time() * 1000)
         flat = ev.flatten_metrics(metrics)
         client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in flat.items()])
+        client.set_tag(run.info.run_id, "collapse", metrics["verdict"])
         for path in files:
             client.log_artifact(run.info.run_id, str(path), "evaluation")
     except Exception as exc:  # noqa: BLE001 - tracking is a convenience; never fail the stage
@@ -76,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"the test split is empty: real music comes from the {SPLITS[split]} split")
         log.warning(notes[-1])
     results = ev.evaluate_models(generated, songs.songs(split), params.evaluate, params.seed,
-                                 reference_events=params.sample.length)
+                                 steps=params.sample.length,
+                                 tones_per_step={m: params.models[m].tones_per_step
+                                                 for m in generated if m in params.models})
     curves = {m: ev.read_epoch_stats(p) for m in args.models
               if (p := args.train_dir / m / "epoch_stats.csv").exists()}
     claims = ev.paper_claims(results, curves)

@@ -2,7 +2,8 @@
 
 Checkpoints go to <out>/checkpoints every epoch. The stage's output is persistent in
 dvc.yaml, so when an interrupted run is started again with the same settings, data and code
-it resumes from last.ckpt (and logs into the same MLflow run); any change starts afresh.
+it resumes from last.ckpt (and logs into the same MLflow run); any change, and a finished
+run forced to run again (dvc repro -f), starts afresh (crnngan.training.open_run_dir).
 """
 
 import argparse
@@ -10,7 +11,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -23,7 +23,7 @@ from crnngan.callbacks import EpochStats
 from crnngan.config import load_params
 from crnngan.modules import NonFiniteLossError, total_epochs
 from crnngan.representation import Normalizer
-from crnngan.training import completed, fit, prepare
+from crnngan.training import completed, fit, open_run_dir, prepare, save_run_state
 
 log = logging.getLogger("train")
 
@@ -58,14 +58,9 @@ def main() -> int:
     settings = {"model": dataclasses.asdict(cfg), "train": dataclasses.asdict(params.train),
                 "seed": params.seed}
     fp = fingerprint(settings, args.data / f"segments_k{cfg.tones_per_step}.npz")
-    state_file = out / "run.json"
-    state = json.loads(state_file.read_text()) if state_file.exists() else {}
-    if state.get("fingerprint") != fp:
-        shutil.rmtree(out, ignore_errors=True)  # other settings or data: never resume those
-        state = {"fingerprint": fp}
-    elif (out / "checkpoints" / "last.ckpt").exists():
+    state = open_run_dir(out, fp)  # resumes only an unfinished run of the same fingerprint
+    if (out / "checkpoints" / "last.ckpt").exists():
         log.info("resuming from %s", out / "checkpoints" / "last.ckpt")
-    out.mkdir(parents=True, exist_ok=True)
 
     normalizer = Normalizer.load(args.data / "normalizer.json")
     experiment = params.mlflow.experiment
@@ -76,7 +71,7 @@ def main() -> int:
                 run_id=state.get("run_id"), run_name=None if "run_id" in state else args.model,
                 nested=True, tags=tags) as run:
             state["run_id"] = run.info.run_id
-            state_file.write_text(json.dumps(state, indent=2) + "\n")
+            save_run_state(out, state)
             mlflow.log_params({"model_name": args.model, "seed": params.seed,
                                **{f"model.{k}": v for k, v in settings["model"].items()},
                                **{f"train.{k}": v for k, v in settings["train"].items()},
@@ -93,6 +88,7 @@ def main() -> int:
                 return 130
             tracking.log_checkpoint(out / "checkpoints" / "last.ckpt", run.info.run_id)
             mlflow.set_tag("device", str(trainer.strategy.root_device))
+            save_run_state(out, {**state, "completed": True})
     except NonFiniteLossError as exc:
         log.error("training stopped: %s (MLflow run marked FAILED)", exc)
         return 1

@@ -11,7 +11,6 @@ from crnngan.config import PreprocessConfig
 from crnngan.datamodule import EpochShuffle, SegmentDataModule
 from crnngan.dataset import (NoUsableMidiError, assign_split, build_dataset, load_segments,
                              save_dataset)
-from crnngan.representation import pitch_to_frequency
 from midi_fixtures import chord_file, drum_file, scale_file, write_midi
 
 CFG = PreprocessConfig(segment_length=4, segment_hop=2, val_fraction=0.0, test_fraction=0.0,
@@ -85,8 +84,10 @@ def test_normalizer_is_fit_on_train_only(tmp_path):
     split = ds.songs.split
     assert set(split.tolist()) == {0, 1, 2}
     train = np.concatenate(ds.songs.songs(0))
-    assert ds.normalizer.pitch_mean == pytest.approx(pitch_to_frequency(train[:, 2]).mean())
-    everything = pitch_to_frequency(ds.songs.events[:, 2]).mean()
+    assert ds.normalizer.pitch_feature == "midi"  # the default: MIDI numbers, not Hz
+    assert ds.normalizer.pitch_mean == pytest.approx(train[:, 2].mean())
+    assert ds.normalizer.dt_max == train[:, 0].max() and ds.normalizer.velocity_min == train[:, 3].min()
+    everything = ds.songs.events[:, 2].mean()
     assert ds.normalizer.pitch_mean != pytest.approx(everything)
 
 
@@ -99,11 +100,11 @@ def test_saved_dataset_feeds_the_datamodule(tmp_path):
     seg = load_segments(tmp_path / "out", 1)
     # 6 melodies of 12 events, windows of 4 every 2 events -> 5 windows each; chord.mid has
     # 4 events -> 1 window
-    assert seg["train"].shape == (31, 4, 4)
-    assert load_segments(tmp_path / "out", 3)["train"].shape[2] == 10
+    assert seg["train"].shape == (31, 4, 5)
+    assert load_segments(tmp_path / "out", 3)["train"].shape[2] == 14  # dt, onset, 3 x (length, pitch, velocity, presence)
     order1 = torch.cat([b[0] for b in _loader(tmp_path / "out", 3)])
     order2 = torch.cat([b[0] for b in _loader(tmp_path / "out", 3)])
-    assert order1.shape == (31, 4, 4) and order1.dtype == torch.float32
+    assert order1.shape == (31, 4, 5) and order1.dtype == torch.float32
     assert torch.equal(order1, order2)  # same seed -> same shuffled order
     assert not torch.equal(order1, torch.cat([b[0] for b in _loader(tmp_path / "out", 4)]))
     with pytest.raises(FileNotFoundError, match="preprocess.tones_per_step"):

@@ -94,6 +94,11 @@ def test_summarise_ci_matches_the_normal_interval():
 # --------------------------------------------------------------------------- evaluate_models
 
 
+def evaluated_test() -> list[np.ndarray]:
+    rng = np.random.default_rng(0)
+    return [random_song(rng, 90) for _ in range(6)]
+
+
 @pytest.fixture(scope="module")
 def evaluated():
     rng = np.random.default_rng(0)
@@ -104,17 +109,20 @@ def evaluated():
         "baseline": [random_song(rng, 28, 60, 64) for _ in range(8)],
         "crnngan3": [random_song(rng, 60) for _ in range(8)],
     }
-    return ev.evaluate_models(generated, test, CFG, seed=7, reference_events=30)
+    return ev.evaluate_models(generated, test, CFG, seed=7, steps=30, tones_per_step={"crnngan3": 3})
 
 
 def test_evaluate_models_matches_lengths_and_measures_distance(evaluated):
     models, real = evaluated["models"], evaluated["real"]
-    assert sorted(real) == [28, 30, 60]  # reference, baseline's and C-RNN-GAN-3's medians
-    assert [models[m]["real_events"] for m in ("crnngan", "baseline", "crnngan3")] == [30, 28, 60]
+    # Real windows of the 30 steps asked for, in each layout: never the models' own lengths.
+    assert sorted(real) == [1, 3] and real[1]["steps"] == real[3]["steps"] == 30
+    assert [models[m]["real_k"] for m in ("crnngan", "baseline", "crnngan3")] == [1, 1, 3]
+    assert all(len(w) == 30 for w in ev.step_windows(evaluated_test(), 1, 30, 4, seed=7))
     assert all(r["n_windows"] == CFG.real_windows for r in real.values())
     gan = models["crnngan"]
     assert gan["distance"] == dict.fromkeys(ev.FIGURE3, 0.0) and gan["closeness"] == 0.0
-    assert gan["stats"] == real[30]["stats"]
+    assert gan["stats"] == real[1]["stats"]
+    assert not any(m["short"] for m in models.values()) and gan["verdict"] is None
     # Four pitches against 25: the baseline is far from real music on unique tones.
     assert models["baseline"]["distance"]["unique_tones"] > 3
     assert set(gan["mgeval"]) == {*ev.FEATURE_NAMES, "summary"}
@@ -134,9 +142,11 @@ def test_summary_markdown_has_every_row(evaluated):
     claims = ev.paper_claims(evaluated)
     md = ev.summary_markdown(evaluated, claims, missing=["extra"], notes=["a note"])
     table_rows = [l.split("|")[1].strip() for l in md.splitlines() if l.startswith("| ")]
-    for row in ("baseline", "C-RNN-GAN", "C-RNN-GAN-3", "extra", "real music (28-event windows)",
-                "real music (30-event windows)", "real music (60-event windows)"):
+    for row in ("baseline", "C-RNN-GAN", "C-RNN-GAN-3", "extra", "real music (30 steps of 1 tone)",
+                "real music (30 steps of up to 3 tones)"):
         assert row in table_rows
+    assert md.index("## Collapse") < md.index("## Statistics")  # the verdicts come first
+    assert "- **C-RNN-GAN**: not collapsed (12 of 12 songs distinct" in md
     assert "paper's claim (qualitative; the paper publishes only Figure 3, no table)" in md
     assert "our run agrees?" in md and "**extra was not evaluated**" in md and "a note" in md
     assert "Metric mode: **clean" in md
@@ -158,7 +168,7 @@ def hand_results(models: dict[str, dict[str, ev.Summary]], real: dict[str, ev.Su
     filled = {m: {k: s.get(k, neutral) for k in ev.REPORTED} for m, s in models.items()}
     closeness = closeness or {}
     return {"real": {100: {"stats": {k: real.get(k, neutral) for k in ev.REPORTED}}},
-            "models": {m: {"stats": s, "real_events": 100, "closeness": closeness.get(m, 1.0),
+            "models": {m: {"stats": s, "real_k": 100, "closeness": closeness.get(m, 1.0),
                            "mgeval": None} for m, s in filled.items()}}
 
 
@@ -271,10 +281,10 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
         return json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
 
     gan = strict((tmp_path / "metrics" / "crnngan.json").read_text())
-    assert gan["evaluated"] == 1 and gan["n_songs"] == 5 and gan["real_window_events"] == 20
+    assert gan["evaluated"] == 1 and gan["n_songs"] == 5 and gan["real_window_steps"] == 20
     assert set(gan["stats"]) == set(ev.REPORTED) and "overall" in gan["distance_to_real"]
     assert strict((tmp_path / "metrics" / "crnngan3.json").read_text()) == {"evaluated": 0}
-    assert strict((tmp_path / "metrics" / "real.json").read_text())["n_windows"] == 8
+    assert strict((tmp_path / "metrics" / "real.json").read_text())["k1"]["n_windows"] == 8
     figures = tmp_path / "reports" / "figures"
     assert {p.name for p in figures.iterdir()} == {
         *(f"hist_{k}.png" for k in ev.REPORTED), "training_curves.png"}
@@ -284,6 +294,8 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     logged = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.metrics
     assert logged["eval/stats/scale_consistency/mean"] == gan["stats"]["scale_consistency"]["mean"]
     assert logged["eval/median_events"] == 20
+    tags = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.tags
+    assert tags["collapse"] == gan["verdict"]
     listed = MlflowClient(mlflow_tmp).list_artifacts(run.info.run_id, "evaluation")
     artifacts = {Path(a.path).name for a in listed}
     assert {"summary.md", "crnngan.json", "training_curves.png"} <= artifacts
@@ -322,9 +334,27 @@ def test_bach_chorales_are_scale_consistent_and_polyphonic(tmp_path):
     for w in scrambled:
         w[:, 2] = rng.integers(36, 85, len(w))
     results = ev.evaluate_models({"crnngan": scrambled}, chorales, EvaluateConfig(real_windows=40),
-                                 seed=0, reference_events=64)
-    bach = results["real"][64]["stats"]
+                                 seed=0, steps=64)
+    bach = results["real"][1]["stats"]
+    assert results["real"][1]["verdict"] is None  # real Bach is not "collapsed"
     assert bach["scale_consistency"]["mean"] > 0.9  # 0.95 here: one key per window
     assert bach["polyphony"]["mean"] > 0.5  # 0.79 here: four voices, mostly moving together
     assert results["models"]["crnngan"]["stats"]["scale_consistency"]["mean"] < 0.8  # 0.70 here
     assert song_table(scrambled)["polyphony"].mean() == pytest.approx(bach["polyphony"]["mean"], abs=0.1)
+
+
+def test_a_near_empty_model_cannot_win_on_distance():
+    rng = np.random.default_rng(1)
+    test = [random_song(rng, 90) for _ in range(6)]
+    varied = [random_song(rng, 30) for _ in range(8)]
+    # Two tones a song cut from real music: per-song statistics can look close to real windows
+    # of two events, which is how a near-silent model once scored best.
+    empty = [w[:2] for w in ev.real_windows(test, 30, 8, seed=2)]
+    results = ev.evaluate_models({"crnngan": varied, "crnngan3": empty}, test, CFG, seed=7, steps=30)
+    gan, silent = results["models"]["crnngan"], results["models"]["crnngan3"]
+    assert silent["short"] and silent["closeness"] == math.inf and not gan["short"]
+    assert gan["closeness"] < silent["closeness"]
+    assert "2 tones, under 0.5 x the real 30: flagged short" in " ".join(results["notes"])
+    assert silent["verdict"] == "collapsed: 100% of songs hold under half the real tone count"
+    metrics = ev.model_metrics(results, "crnngan3")
+    assert metrics["short"] == 1 and metrics["collapsed"] == 1 and metrics["distance_to_real"]["overall"] is None

@@ -9,9 +9,10 @@ from crnngan.losses import (
     EPS,
     discriminator_loss,
     feature_matching_loss,
+    freeze_by_accuracy,
     freeze_decision,
     generator_loss,
-    pretrain_loss,
+    next_event_loss,
 )
 
 
@@ -43,27 +44,68 @@ def test_losses_are_clamped_when_d_is_certain():
     assert math.isfinite(discriminator_loss(ones, zeros).item())
 
 
-def test_feature_matching_value():
+def test_feature_matching_paired_value():
     real = torch.zeros(2, 2, 2)  # (B, T, C)
     fake = torch.tensor([[[1.0, 2.0], [0.0, 1.0]],    # squared sum 1 + 4 + 0 + 1 = 6
                          [[3.0, 0.0], [0.0, -2.0]]])  # squared sum 9 + 0 + 0 + 4 = 13
     # summed over time and channels, averaged over the batch: (6 + 13) / 2
-    assert feature_matching_loss(real, fake).item() == pytest.approx(9.5)
-    assert feature_matching_loss(fake, real).item() == pytest.approx(9.5)
-    with pytest.raises(ValueError):
-        feature_matching_loss(real, fake[:, :1])
+    assert feature_matching_loss(real, fake, "paired").item() == pytest.approx(9.5)
+    assert feature_matching_loss(fake, real, "paired").item() == pytest.approx(9.5)
+    # batch means: fake's are [[2, 1], [0, -0.5]], real's 0: (4 + 1 + 0 + 0.25) / 4 elements
+    assert feature_matching_loss(real, fake, "batch_mean").item() == pytest.approx(5.25 / 4)
+    for form in ("paired", "batch_mean", "batch_moments"):
+        with pytest.raises(ValueError):
+            feature_matching_loss(real, fake[:, :1], form)
+    with pytest.raises(ValueError, match="form"):
+        feature_matching_loss(real, fake, "no-such-form")
+
+
+def test_batch_mean_matching_ignores_which_sample_is_which():
+    # Equal batch means, different samples: 0. The paired form scores the same two batches
+    # by how far each fake is from "its" real one: (4 + 4) / 2 per step and channel.
+    real = torch.tensor([[[1.0]], [[-1.0]]])  # (B=2, T=1, C=1)
+    fake = torch.tensor([[[-1.0]], [[1.0]]])
+    assert feature_matching_loss(real, fake, "batch_mean").item() == 0.0
+    assert feature_matching_loss(real, fake, "batch_moments").item() == 0.0
+    assert feature_matching_loss(real, fake, "paired").item() == pytest.approx(4.0)
+
+
+def test_batch_moments_charge_a_collapsed_generator_the_real_spread():
+    real = torch.tensor([[[1.0, 2.0]], [[-1.0, -2.0]]])  # mean 0, std (sqrt 2, 2 sqrt 2)
+    collapsed = torch.zeros(2, 1, 2)  # one "average" sequence for every z: the mean is met
+    assert feature_matching_loss(real, collapsed, "batch_mean").item() == 0.0
+    assert feature_matching_loss(real, collapsed, "batch_moments").item() == pytest.approx((2.0 + 8.0) / 2)
 
 
 def test_feature_matching_gradient_reaches_fake_only_path():
     fake = torch.ones(1, 1, 2, requires_grad=True)
-    feature_matching_loss(torch.zeros(1, 1, 2), fake).backward()
+    feature_matching_loss(torch.zeros(1, 1, 2), fake, "paired").backward()
     torch.testing.assert_close(fake.grad, torch.full((1, 1, 2), 2.0))
 
 
-def test_pretrain_loss_is_mse():
-    pred = torch.tensor([[[1.0, 2.0]]])
-    target = torch.tensor([[[0.0, 0.0]]])
-    assert pretrain_loss(pred, target).item() == pytest.approx(2.5)
+def test_next_event_loss_k1():
+    # [dt, onset, length, pitch, velocity]; the real step is a chord member (onset 0).
+    target = torch.tensor([[[0.0, 0.0, 1.0, 2.0, 0.0]]])  # (1, 1, 5)
+    big = 20.0  # logits: sigmoid(-20) = 2e-9, so the cross-entropy is ~0
+    pred = torch.tensor([[[3.0, -big, 1.0, 0.0, 1.0]]])
+    # dt ignored (no onset to time), pitch error 4, velocity error 1: 5 / 5 values
+    assert next_event_loss(pred, target, 1).item() == pytest.approx(1.0, rel=1e-6)
+    onset = target.clone()
+    onset[..., :2] = torch.tensor([1.0, 1.0])  # a new onset 1.0 away: now dt counts, and the flag is wrong
+    expected = (4.0 + big + 5.0) / 5  # (3 - 1)^2, BCE of logit -20 against 1 ~ 20, tones
+    assert next_event_loss(pred, onset, 1).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_next_event_loss_with_presence():
+    # k = 2: [dt, onset, (length, pitch, velocity, presence) x 2]; the second real slot is absent.
+    target = torch.tensor([[[1.0, 1.0, 1.0, 2.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]]])  # (1, 1, 10)
+    big = 20.0
+    pred = torch.tensor([[[0.0, big, 1.0, 0.0, 0.0, big, 5.0, 5.0, 5.0, -big]]])
+    # dt error 1, slot 1 pitch error 4, slot 2's tone features ignored (absent): 5 / 10
+    assert next_event_loss(pred, target, 2).item() == pytest.approx(5 / 10, rel=1e-6)
+    unsure = pred.clone()
+    unsure[..., 5] = 0.0  # p = 0.5 on a present slot: cross-entropy log 2
+    assert next_event_loss(unsure, target, 2).item() == pytest.approx((5 + math.log(2)) / 10, rel=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -100,3 +142,11 @@ def test_freeze_symmetric_and_never_both(a, b, ratio):
 def test_freeze_rejects_ratio_outside_unit_interval(ratio):
     with pytest.raises(ValueError):
         freeze_decision(1.0, 1.0, ratio)
+
+
+@pytest.mark.parametrize("accuracy, threshold, expected", [
+    (0.96, 0.95, (True, False)), (0.95, 0.95, (True, False)), (0.94, 0.95, (False, False)),
+    (1.0, 1.01, (False, False)),  # a threshold above 1 never freezes
+])
+def test_freeze_by_accuracy(accuracy, threshold, expected):
+    assert freeze_by_accuracy(accuracy, threshold) == expected

@@ -3,53 +3,70 @@
 import pytest
 import torch
 
-from crnngan.models import Discriminator, Generator, num_parameters
+from crnngan.models import Discriminator, Generator, gate_outputs, num_flags, num_parameters
+from crnngan.representation import feature_width
 
 
-def make_generator(num_features: int = 4, dropout: float = 0.5) -> Generator:
+def make_generator(tones: int = 1, dropout: float = 0.5) -> Generator:
     torch.manual_seed(0)
-    return Generator(num_features, hidden=8, layers=2, noise_dim=4, dropout=dropout)
+    return Generator(feature_width(tones), hidden=8, layers=2, noise_dim=4, dropout=dropout, tones_per_step=tones)
 
 
-@pytest.mark.parametrize("num_features", [4, 10])  # k = 1 (C-RNN-GAN) and k = 3 (C-RNN-GAN-3)
-def test_generator_shapes(num_features):
-    g = make_generator(num_features)
+@pytest.mark.parametrize("tones", [1, 3])  # C-RNN-GAN and C-RNN-GAN-3
+def test_generator_shapes(tones):
+    num_features = feature_width(tones)
+    g = make_generator(tones)
     z = torch.rand(3, 7, 4)
     assert g(z).shape == (3, 7, num_features)
     assert g.teacher_forced(z, torch.randn(3, 7, num_features)).shape == (3, 7, num_features)
 
 
-def test_free_running_equals_teacher_forcing_on_its_own_output():
-    # Feeding G's own outputs back as the "real" previous events reproduces free running.
-    g = make_generator().eval()
+@pytest.mark.parametrize("tones", [1, 3])
+def test_free_running_equals_teacher_forcing_on_its_own_output(tones):
+    # Feeding G's own (gated) outputs back as the "real" previous events reproduces free
+    # running; teacher forcing returns the raw head, so gate it the same way.
+    g = make_generator(tones).eval()
     z = torch.rand(2, 9, 4)
     with torch.no_grad():
+        torch.manual_seed(5)
         free = g(z)
-        forced = g.teacher_forced(z, free)
+        torch.manual_seed(5)  # the uniforms G drew for its flags: (T, B, flags), its only draw in eval mode
+        u = torch.rand(9, 2, num_flags(tones)).transpose(0, 1)
+        forced = gate_outputs(g.teacher_forced(z, free), tones, u)
     torch.testing.assert_close(forced, free, atol=1e-5, rtol=1e-5)
 
 
 def test_teacher_forcing_is_causal_and_starts_from_zeros():
     g = make_generator().eval()
     z = torch.rand(2, 6, 4)
-    x = torch.randn(2, 6, 4)
+    x = torch.randn(2, 6, 5)
     changed = x.clone()
     changed[:, 3] += 1.0
     with torch.no_grad():
         a, b = g.teacher_forced(z, x), g.teacher_forced(z, changed)
+        torch.manual_seed(5)
         free = g(z)
+        torch.manual_seed(5)
+        u = torch.rand(6, 2, 1)  # the uniforms of G's onset flags, (T, B, 1)
     torch.testing.assert_close(a[:, :4], b[:, :4])  # x_3 only feeds predictions from t = 4 on
     assert not torch.allclose(a[:, 4], b[:, 4])
-    torch.testing.assert_close(a[:, 0], free[:, 0], atol=1e-6, rtol=1e-6)  # previous event at t=0 is zeros
+    # The previous event at t = 0 is zeros either way.
+    torch.testing.assert_close(gate_outputs(a[:, 0], 1, u[0]), free[:, 0], atol=1e-6, rtol=1e-6)
 
 
 def test_generator_dropout_only_in_train_mode():
     g = make_generator()
     z = torch.rand(2, 5, 4)
+
+    def seeded() -> torch.Tensor:  # G's own draws (dropout masks, flags) from a fixed seed
+        torch.manual_seed(3)
+        return g(z)
+
     with torch.no_grad():
-        assert not torch.equal(g(z), g(z))
+        train = seeded()
         g.eval()
-        assert torch.equal(g(z), g(z))
+        assert torch.equal(seeded(), seeded()) and not torch.equal(seeded(), train)
+        assert not torch.equal(g(z), g(z))  # still a distribution: the flags are drawn
 
 
 @pytest.mark.parametrize("num_features", [4, 10])
@@ -80,3 +97,29 @@ def test_paper_size_generator_parameter_count():
     # h = 350, 2 layers, F = 4, k = 4: 8*350+350 + 2*(4*350*700 + 2*4*350) + 350*4+4.
     g = Generator(4, hidden=350, layers=2, noise_dim=4, dropout=0.5)
     assert num_parameters(g) == 3150 + 2 * (980_000 + 2800) + 1404 == 1_970_154
+
+
+def test_gates_make_exact_flags_and_zeros_with_the_sigmoid_gradient():
+    # k = 2 raw head: [dt, onset logit, (length, pitch, velocity, presence logit) x 2]
+    raw = torch.tensor([[0.7, -3.0, 1.0, 2.0, 3.0, 3.0, 4.0, 5.0, 6.0, -3.0]], requires_grad=True)
+    out = gate_outputs(raw, 2)  # thresholded (no uniforms)
+    # onset p = sigmoid(-3) < 0.5: a chord member, dt exactly 0; slot 1 sounds, slot 2 is
+    # exactly absent (all zeros, presence 0) as an absent real slot.
+    torch.testing.assert_close(out.detach(), torch.tensor([[0.0, 0.0, 1.0, 2.0, 3.0, 1.0, 0.0, 0.0, 0.0, 0.0]]))
+    # Straight-through: d out / d logit is the sigmoid's slope times what the gate multiplies.
+    out[0, 3].backward()  # slot 1's pitch = 2 * gate(3)
+    slope = torch.sigmoid(torch.tensor(3.0)) * (1 - torch.sigmoid(torch.tensor(3.0)))
+    torch.testing.assert_close(raw.grad[0, 5], 2.0 * slope)
+    torch.testing.assert_close(raw.grad[0, 3], torch.tensor(1.0))
+    k1 = torch.tensor([[0.5, 2.0, 1.0, 2.0, 3.0]])  # onset logit 2: a new onset, the flag becomes 1
+    torch.testing.assert_close(gate_outputs(k1, 1), torch.tensor([[0.5, 1.0, 1.0, 2.0, 3.0]]))
+
+
+def test_flags_are_drawn_with_their_probability():
+    # Free running draws each flag: 1 where u < sigmoid(logit). A chord probability of 0.4 must
+    # give chords 40% of the time, where thresholding at 0.5 would give none.
+    logit = torch.logit(torch.tensor(0.4))
+    raw = torch.tensor([0.5, float(logit), 1.0, 2.0, 3.0]).expand(5, 5)  # (5 steps, F)
+    u = torch.tensor([[0.1], [0.39], [0.41], [0.7], [0.99]])
+    onset = gate_outputs(raw, 1, u)[:, 1]
+    torch.testing.assert_close(onset, torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0]))

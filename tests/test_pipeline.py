@@ -72,6 +72,15 @@ def test_dvc_repro_tiny(tmp_path, mlflow_tmp):
 
     # Nothing changed -> nothing re-runs; one model's params changed -> only that model.
     assert "didn't change" in dvc(["repro"], repo).stdout
+    # A finished run forced to run again retrains, in a new MLflow run (it used to hand
+    # back the finished checkpoint without a word).
+    state = json.loads((repo / "models/baseline/run.json").read_text())
+    assert state["completed"]
+    forced = dvc(["repro", "-f", "-s", "train@baseline"], repo)
+    assert forced.returncode == 0, forced.stdout[-3000:] + forced.stderr[-3000:]
+    again = json.loads((repo / "models/baseline/run.json").read_text())
+    assert again["completed"] and again["run_id"] != state["run_id"]
+    assert "resuming" not in forced.stdout + forced.stderr
     dvc(["repro", "--dry"], repo)
     params["models"]["baseline"]["lr_g"] = 0.002
     (repo / "params.yaml").write_text(yaml.safe_dump(params))

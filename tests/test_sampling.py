@@ -8,7 +8,7 @@ from crnngan.config import ModelConfig, TrainConfig
 from crnngan.constants import TIME_QUANTUM
 from crnngan.midi_io import read_notes
 from crnngan.modules import create_module, total_epochs
-from crnngan.representation import Normalizer
+from crnngan.representation import Normalizer, feature_width
 from crnngan.sampling import load_songs, sample_to_dir, song_table
 from crnngan.training import build_trainer, fit
 from test_training import RandomData
@@ -18,19 +18,21 @@ from test_training import RandomData
 def test_checkpoint_to_midi(tmp_path, tones):
     cfg = ModelConfig(tones_per_step=tones, hidden_g=8, hidden_d=8, batch_size=4, epochs=1,
                       pretrain_epochs=1)
-    features = 1 + 3 * tones
+    features = feature_width(tones)
     trainer = build_trainer(TrainConfig(accelerator="cpu"), total_epochs(cfg), tmp_path, seed=0)
     module = create_module(cfg, features, 8, fixed_samples=2)
     fit(module, RandomData(features), trainer, tmp_path / "ckpt")
     # Pin G's output to a known step so the expected notes are exact: every step sounds k
     # tones (pitches 60, 64, 67 in feature space (p - 60) / 4), 0.25 s apart, 0.5 s long;
-    # a song starts with its first tone, so onsets are 0, 0.25, ..., 2.75.
-    slots = [[0.5, (p - 60) / 4, 0.6] for p in (60, 64, 67)[:tones]]
+    # a song starts with its first tone, so onsets are 0, 0.25, ..., 2.75 (every step a new onset). With k = 3 each
+    # slot's presence logit is 10 (sounding).
+    slots = [[0.5, (p - 60) / 4, 0.6] + [10.0] * (tones > 1) for p in (60, 64, 67)[:tones]]
     with torch.no_grad():
         module.generator.output.weight.zero_()
-        module.generator.output.bias.copy_(torch.tensor([0.25] + sum(slots, [])))
+        module.generator.output.bias.copy_(torch.tensor([0.25, 10.0] + sum(slots, [])))  # onset logit 10
     trainer.save_checkpoint(tmp_path / "pinned.ckpt")
-    norm = Normalizer("midi", dt_scale=1.0, length_scale=1.0, pitch_mean=60.0, pitch_std=4.0)
+    norm = Normalizer("midi", dt_scale=1.0, length_scale=1.0, pitch_mean=60.0, pitch_std=4.0,
+                      time_feature="linear")
     norm.save(tmp_path / "norm.json")
 
     songs = sample_to_dir(tmp_path / "pinned.ckpt", tmp_path / "norm.json", tmp_path / "out",

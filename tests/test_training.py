@@ -5,7 +5,10 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
+
+import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
@@ -13,7 +16,7 @@ from torch.utils.data import TensorDataset
 
 from crnngan import acceleration
 from crnngan.acceleration import accelerate, bf16_support
-from crnngan.config import ConfigError, ModelConfig, TrainConfig, parse_params
+from crnngan.config import ConfigError, ModelConfig, TrainConfig, load_params, parse_params
 from crnngan.datamodule import segment_loader
 from crnngan.models import free_run
 from crnngan.modules import (
@@ -23,7 +26,9 @@ from crnngan.modules import (
     create_module,
     total_epochs,
 )
-from crnngan.training import build_trainer, completed, fit, load_module, prepare
+from crnngan.representation import Normalizer, feature_width
+from crnngan.sampling import generate_events
+from crnngan.training import build_trainer, completed, fit, load_module, open_run_dir, prepare, save_run_state
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -55,7 +60,7 @@ def tiny(kind="gan", **overrides) -> ModelConfig:
 
 
 def num_features(cfg: ModelConfig) -> int:
-    return 1 + 3 * cfg.tones_per_step
+    return feature_width(cfg.tones_per_step)
 
 
 def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=(),
@@ -95,7 +100,8 @@ def test_gan_one_batch_smoke(tmp_path, tones):
         assert torch.isfinite(m[name]), name
     assert m["phase"] == 1.0
     assert m["g_loss"] == m["fm_loss"]  # feature matching is on by default
-    assert (tmp_path / "ckpt" / "last.ckpt").exists() and checkpoint.best_model_path.endswith("best.ckpt")
+    # No validation loss tells a better GAN: only last.ckpt, which sampling uses.
+    assert checkpoint.best_model_path.endswith("last.ckpt") and not (tmp_path / "ckpt" / "best.ckpt").exists()
     assert module.generate(2, 5).shape == (2, 5, num_features(cfg))
 
 
@@ -226,7 +232,7 @@ def test_resumed_run_equals_uninterrupted(tmp_path):
 def test_last_checkpoint_is_every_epoch_even_without_improvement(tmp_path):
     # lr 0: the monitored validation loss never improves after epoch 0, yet last.ckpt must
     # follow every epoch (Lightning 2.6's save_last alone would stop at epoch 0).
-    train(tiny(pretrain_epochs=0, epochs=3, lr_g=0.0, lr_d=0.0), tmp_path)
+    train(tiny("baseline", epochs=3, lr_g=0.0), tmp_path)
     saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
     best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=True)
     assert (saved["epoch"], best["epoch"]) == (2, 0)
@@ -275,7 +281,7 @@ def test_load_module_round_trip(tmp_path, kind):
     for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
         loaded = load_module(path)
         assert type(loaded) is type(module)
-        assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 10,
+        assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 14,
                                   "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0}
         state = module.state_dict()
         assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
@@ -283,25 +289,34 @@ def test_load_module_round_trip(tmp_path, kind):
         torch.testing.assert_close(loaded.generate_fixed(), module.generate_fixed())
 
 
-def test_generate_is_seeded_eval_mode_and_leaves_mode_alone():
-    module = create_module(tiny(), 4, STEPS, fixed_samples=3)
+@pytest.mark.parametrize("sample_dropout", [False, True])
+def test_generate_is_seeded_and_leaves_mode_and_rng_alone(sample_dropout):
+    module = create_module(tiny(sample_dropout=sample_dropout), 5, STEPS, fixed_samples=3)
     module.train()
+    rng = torch.get_rng_state()
     a, b, c = (module.generate(2, 5, seed=s) for s in (1, 1, 2))
-    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.equal(a, b) and not torch.equal(a, c)  # dropout masks are seeded too
     assert module.generator.training
-    assert module.generate_fixed().shape == (3, STEPS, 4)
+    assert torch.equal(torch.get_rng_state(), rng)  # training's RNG stream is not consumed
+    assert module.generate_fixed().shape == (3, STEPS, 5)
     assert torch.equal(module.generate_fixed(), module.generate_fixed())
+    # Dropout at sampling is a different function of the same noise than eval mode.
+    module.generator.eval()
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(module.hparams.fixed_seed)  # the draws generate_fixed makes
+        eval_mode = module.generator(module.fixed_noise)
+    assert torch.equal(eval_mode, module.generate_fixed()) == (not sample_dropout)
 
 
 def test_module_rejects_inconsistent_arguments():
     with pytest.raises(ValueError, match="num_features"):
         GANModule(dataclasses.asdict(tiny(tones_per_step=3)), 4, STEPS)
     with pytest.raises(ConfigError, match="model.hiden_g"):
-        BaselineModule({**dataclasses.asdict(tiny()), "hiden_g": 8}, 4, STEPS)
+        BaselineModule({**dataclasses.asdict(tiny()), "hiden_g": 8}, 5, STEPS)
     with pytest.raises(ValueError, match="optimizer"):
-        GANModule(dataclasses.asdict(tiny(optimizer="rmsprop")), 4, STEPS)
+        GANModule(dataclasses.asdict(tiny(optimizer="rmsprop")), 5, STEPS)
     with pytest.raises(ValueError, match="freeze ratio"):
-        GANModule(dataclasses.asdict(tiny(freeze_ratio=1.5)), 4, STEPS)
+        GANModule(dataclasses.asdict(tiny(freeze_ratio=1.5)), 5, STEPS)
 
 
 @pytest.mark.parametrize(("switches", "compiled"), [
@@ -338,3 +353,42 @@ def test_bf16_probe_sees_a_cpu_without_avx512():
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"},
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_run_dir_resumes_only_an_unfinished_run_of_the_same_fingerprint(tmp_path):
+    out = tmp_path / "models" / "m"
+    assert open_run_dir(out, "fp1") == {"fingerprint": "fp1"} and out.is_dir()
+    save_run_state(out, {"fingerprint": "fp1", "run_id": "r1"})
+    (out / "last.ckpt").write_text("weights")
+    # Interrupted (never marked completed), same settings: resume, same MLflow run.
+    assert open_run_dir(out, "fp1") == {"fingerprint": "fp1", "run_id": "r1"}
+    assert (out / "last.ckpt").exists()
+    # Other settings: afresh.
+    assert open_run_dir(out, "fp2") == {"fingerprint": "fp2"} and not (out / "last.ckpt").exists()
+    # Finished, then forced to run again (dvc repro -f): afresh too, in a new run.
+    (out / "last.ckpt").write_text("weights")
+    save_run_state(out, {"fingerprint": "fp2", "run_id": "r2", "completed": True})
+    assert open_run_dir(out, "fp2") == {"fingerprint": "fp2"} and not (out / "last.ckpt").exists()
+
+
+@pytest.mark.slow  # ~10 s: a few epochs of a small GAN on the synthetic corpus
+@pytest.mark.xfail(strict=True, reason="issue #10 open: the adversarial phase still collapses G "
+                   "to one held pitch (a strict xfail: it fails as soon as the recipe works)")
+def test_gan_samples_differ_from_each_other(tmp_path, data_dir):
+    # The default recipe's GAN settings on songs drawn from eight pitches: every sample must
+    # be its own sequence, playing several pitches. Paired feature matching with eval-mode
+    # sampling (the code this replaced) gave one sequence for nearly every z.
+    recipe = load_params(Path(__file__).resolve().parents[1] / "params.yaml").models["crnngan"]
+    cfg = dataclasses.replace(recipe, hidden_g=16, hidden_d=16, batch_size=4, pretrain_epochs=6,
+                              epochs=3, curriculum_step=16)
+    params = parse_params({"train": {"accelerator": "cpu"},
+                           "preprocess": {"tones_per_step": [1], "segment_length": 16},
+                           "models": {"crnngan": dataclasses.asdict(cfg)}})
+    dm, module, trainer = prepare(params, "crnngan", data_dir, tmp_path)
+    trainer.enable_progress_bar = False
+    fit(module, dm, trainer, tmp_path / "ckpt")
+    norm = Normalizer.load(data_dir / "normalizer.json")
+    songs = generate_events(module, norm, count=8, length=16, seed=0, progress=False)
+    sequences = {tuple(np.rint(s[:, 2]).astype(int)) for s in songs}
+    assert len(sequences) == 8
+    assert np.mean([len(np.unique(np.rint(s[:, 2]))) for s in songs]) >= 3

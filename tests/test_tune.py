@@ -204,10 +204,13 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
     assert len(old) == len(new) and len(changed) == 3
     assert ("    hidden_g: 64              # the paper: 350 (configs/paper.yaml)",
             "    hidden_g: 96              # the paper: 350 (configs/paper.yaml)") in changed
-    assert ("    lr_g: 0.001", "    lr_g: 0.00123") in changed
+    lr_line = next(line for line in old if line.startswith("    lr_g: "))  # crnngan's, the first
+    value = lr_line.split()[1]
+    (new_lr,) = [b for a, b in changed if a == lr_line]
+    assert new_lr.startswith("    lr_g: 0.00123 ") and new_lr.endswith(lr_line.split("#")[1])  # comment kept
     assert ("    feature_matching: true", "    feature_matching: false") in changed
     cfg = parse_params(yaml.safe_load(params_yaml.read_text()))
-    assert cfg.models["crnngan"].lr_g == 0.00123 and cfg.models["crnngan3"].lr_g == 0.001
+    assert cfg.models["crnngan"].lr_g == 0.00123 and cfg.models["crnngan3"].lr_g == float(value)
 
     best.write_text("models:\n  crnngan:\n    dropout: 1.5\n")
     with pytest.raises(ConfigError, match="dropout"):

@@ -67,21 +67,23 @@ def _compiled(compile: bool, cuda_graphs: bool) -> Unroll:
     else:
         fn = torch.compile(free_run, fullgraph=True, backend="cudagraphs")
 
-    def unroll(drive: Tensor, masks: Tensor | None, *weights: Any) -> Tensor:
+    def unroll(drive: Tensor, masks: Tensor | None, flags: Tensor | None, *weights: Any) -> Tensor:
         if not torch.is_grad_enabled():
             # Sampling, validation and a frozen G's batches: cheap next to the training
             # unroll's forward + backward, and not worth minutes of compiling each on a CPU.
-            return free_run(drive, masks, *weights)
+            return free_run(drive, masks, flags, *weights)
         # One graph for every batch size (the last batch of an epoch is smaller) instead of a
         # recompilation for the second size.
         torch._dynamo.maybe_mark_dynamic(drive, 0)
         if masks is not None:
             torch._dynamo.maybe_mark_dynamic(masks, 2)
+        if flags is not None:
+            torch._dynamo.maybe_mark_dynamic(flags, 1)
         if cuda_graphs:
             # A CUDA graph replay overwrites the previous replay's outputs. Every call starts a
             # new "step": the caller has consumed (or backpropagated through) the last output.
             torch.compiler.cudagraph_mark_step_begin()
-        return fn(drive, masks, *weights)
+        return fn(drive, masks, flags, *weights)
 
     unroll.__name__ = f"free_run[{unroll_name(compile, cuda_graphs)}]"
     return unroll

@@ -53,7 +53,8 @@ from .config import MODEL_NAMES, ModelConfig, Params, PreprocessConfig, TrainCon
 from .dataset import load_songs
 from .metrics import bench_metrics
 from .midi_io import find_midi_files, write_notes
-from .models import Discriminator, Generator
+from .models import Discriminator, Generator, gate_outputs, num_flags
+from .representation import feature_width
 from .modules import create_module
 from .overlay import merged
 
@@ -234,12 +235,15 @@ class ReferenceGenerator(nn.Module):
     """:class:`~crnngan.models.Generator` as a per-step ``nn.LSTMCell`` loop, no fusion.
 
     Same function: concat(z_t, previous event) -> Linear -> ReLU -> LSTMCell stack (dropout
-    between layers) -> dropout -> Linear. Parameter names mirror the cells, not nn.LSTM's.
+    between layers) -> dropout -> Linear -> the onset / presence gates when free running.
+    Parameter names mirror the cells, not nn.LSTM's.
     """
 
-    def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float) -> None:
+    def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
+                 tones_per_step: int = 1) -> None:
         super().__init__()
         self.num_features = num_features
+        self.tones_per_step = tones_per_step
         self.hidden = hidden
         self.dropout = dropout
         self.input = nn.Linear(noise_dim + num_features, hidden)
@@ -266,9 +270,12 @@ class ReferenceGenerator(nn.Module):
     def forward(self, z: Tensor) -> Tensor:
         """Free running: z (B, T, Z) -> (B, T, F), each step fed the previous output."""
         prev, state = self._initial(z)
+        # The flags' uniforms, drawn as the Generator draws them: (T, B, flags) in one call.
+        flags = torch.rand(z.shape[1], z.shape[0], num_flags(self.tones_per_step), device=z.device, dtype=z.dtype)
         outputs = []
         for t in range(z.shape[1]):
-            prev, state = self._step(z[:, t], prev, state)
+            out, state = self._step(z[:, t], prev, state)
+            prev = gate_outputs(out, self.tones_per_step, flags[t])
             outputs.append(prev)
         return torch.stack(outputs, dim=1)
 
@@ -331,7 +338,8 @@ def reference_generator(g: Generator) -> ReferenceGenerator:
     """A :class:`ReferenceGenerator` holding a copy of ``g``'s weights (same device, mode)."""
     lstm = g.lstm
     # nn.LSTM holds 0 dropout for one layer; the head uses g.dropout either way.
-    ref = ReferenceGenerator(g.num_features, lstm.hidden_size, lstm.num_layers, g.noise_dim, g.dropout.p)
+    ref = ReferenceGenerator(g.num_features, lstm.hidden_size, lstm.num_layers, g.noise_dim, g.dropout.p,
+                             g.tones_per_step)
     ref.to(g.input.weight.device).train(g.training)
     ref.input.load_state_dict(g.input.state_dict())
     ref.output.load_state_dict(g.output.state_dict())
@@ -453,7 +461,7 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
     """
     device = device or default_device()
     cfg = _bench_config(cfg, phase, length)
-    num_features = 1 + 3 * cfg.tones_per_step
+    num_features = feature_width(cfg.tones_per_step)
     torch.manual_seed(seed)
     module = create_module(cfg, num_features, length, fixed_samples=1)
     if reference:
@@ -515,7 +523,7 @@ def bench_sampling(cfg: ModelConfig, count: int, length: int, budget: Budget,
     """songs/s of ``module.generate(count, length)`` (free running, no gradients)."""
     device = device or default_device()
     torch.manual_seed(seed)
-    module = create_module(cfg, 1 + 3 * cfg.tones_per_step, length, fixed_samples=1).to(device)
+    module = create_module(cfg, feature_width(cfg.tones_per_step), length, fixed_samples=1).to(device)
     timing = repeat(lambda: module.generate(count, length), budget, device)
     return {**timing, "songs": count, "length": length, "songs_per_s": count / timing["median_s"]}
 

@@ -16,7 +16,7 @@ from .metrics import FIGURE3
 from .sampling import decode, song_table, write_midi_files
 
 # What training logs about itself, next to the Figure-3 statistics.
-LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "pretrain_loss", "freeze_d", "freeze_g",
+LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "mle_loss", "pretrain_loss", "freeze_d", "freeze_g",
           "d_acc_real", "d_acc_fake", "val_loss", "val_d_loss", "val_pretrain_loss")
 
 

@@ -16,6 +16,9 @@ from typing import Any, Mapping
 
 import yaml
 
+# Kept here, not imported from crnngan.losses, so that reading params never imports torch.
+FM_FORMS = ("batch_moments", "batch_mean", "paired")
+
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
 
 
@@ -55,7 +58,8 @@ class PreprocessConfig:
     max_gap_seconds: float = 120.0  # a silence longer than this marks a file as absurd
     max_duration_seconds: float = 3600.0
     max_file_mb: float = 20.0
-    pitch_feature: str = "frequency"  # model input: Hz as in the paper, or "midi"
+    pitch_feature: str = "midi"  # model input: MIDI number (log-frequency); the paper: "frequency" (Hz)
+    time_feature: str = "log"  # dt and length as log1p(t / quantum); the paper: "linear" (raw ticks)
     tones_per_step: tuple[int, ...] = (1, 3)  # write segments for these step layouts
     workers: int = 0  # 0 = one per core
 
@@ -99,16 +103,34 @@ class ModelConfig:
     optimizer: str = "sgd"
     lr_g: float = 0.1
     lr_d: float = 0.05
+    lr_pretrain: float = 0.0  # G's rate while pretraining (GAN only); 0 = lr_g, as in the paper
     momentum: float = 0.0
     l2: float = 0.0
     clip_norm: float = 5.0
     feature_matching: bool = True
+    # batch_mean: Salimans et al.'s ||E R(x) - E R(G(z))||^2; batch_moments: the same plus the
+    # batch std; paired: the paper's printed formula and the original code, whose optimum is
+    # one sequence for every z (losses.feature_matching_loss)
+    feature_matching_form: str = "paired"
+    freeze_rule: str = "loss"  # loss: the paper's ratio rule; accuracy: D frozen while d_acc >= freeze_accuracy
     freeze_ratio: float = 0.7  # freeze a player whose loss < ratio * the other's; 0 = never
+    freeze_accuracy: float = 0.95  # freeze_rule accuracy only; > 1 = never
     # D's loss sums a real and a fake term, G's has one: at equilibrium d = 2 log 2, g = log 2,
     # so comparing totals would freeze G whenever D is merely at chance. 0.5 compares per-term
     # losses; 1.0 compares the totals literally.
     freeze_d_scale: float = 0.5
     label_smoothing: float = 0.0
+    # Dropout on D's input features. The original code: its dropout (0.5), real and fake alike.
+    dropout_d_input: float = 0.5
+    # Std of Gaussian noise added to what D sees (real and fake), annealed linearly to 0 over
+    # the adversarial epochs (instance noise, Sonderby et al. 2017); the paper: 0.
+    instance_noise: float = 0.0
+    # Weight of the teacher-forced next-event loss added to G's adversarial loss, which keeps
+    # the structure pretraining learned while the game adds variety; the paper: 0.
+    mle_weight: float = 0.0
+    # Sample with G's dropout active, as the original code did (its only source of variety
+    # for the MSE baseline); False samples deterministically given z.
+    sample_dropout: bool = True
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,11 @@ class EvaluateConfig:
     real_windows: int = 200  # real test-split windows, of the generated length
     bootstrap: int = 1000
     confidence: float = 0.95
+    # A song set is collapsed (a verdict in the report, a tag on the MLflow run) when one pitch
+    # holds more than this share of its notes ...
+    collapse_top_pitch_share: float = 0.5
+    collapse_distinct_share: float = 0.9  # ... or fewer than this share of its songs differ
+    collapse_short_share: float = 0.25  # ... or more than this share are short (< half the real tones)
 
 
 @dataclass(frozen=True)
@@ -207,8 +234,20 @@ def _check(params: Params) -> None:
                     "batch_size", "curriculum_step"):
             if getattr(m, key) < 1:
                 raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
-        if not 0.0 <= m.dropout < 1.0:
-            raise ConfigError(f"{where}.dropout: must be in [0, 1), got {m.dropout}")
+        for key in ("dropout", "dropout_d_input"):
+            if not 0.0 <= getattr(m, key) < 1.0:
+                raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
+        if m.feature_matching_form not in FM_FORMS:
+            raise ConfigError(f"{where}.feature_matching_form: expected one of {', '.join(FM_FORMS)}, "
+                              f"got {m.feature_matching_form!r}")
+        if m.freeze_rule not in ("loss", "accuracy"):
+            raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
+        if m.mle_weight < 0:
+            raise ConfigError(f"{where}.mle_weight: must be >= 0, got {m.mle_weight}")
+        if m.lr_pretrain < 0:
+            raise ConfigError(f"{where}.lr_pretrain: must be >= 0, got {m.lr_pretrain}")
+        if m.instance_noise < 0:
+            raise ConfigError(f"{where}.instance_noise: must be >= 0, got {m.instance_noise}")
         if m.epochs < 0 or m.pretrain_epochs < 0:
             raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
     p = params.preprocess
@@ -219,6 +258,8 @@ def _check(params: Params) -> None:
         raise ConfigError("preprocess.val_fraction/test_fraction: each in [0, 1), sum < 1")
     if p.pitch_feature not in ("frequency", "midi"):
         raise ConfigError(f"preprocess.pitch_feature: expected 'frequency' or 'midi', got {p.pitch_feature!r}")
+    if p.time_feature not in ("log", "linear"):
+        raise ConfigError(f"preprocess.time_feature: expected 'log' or 'linear', got {p.time_feature!r}")
     for name, m in params.models.items():
         if m.tones_per_step not in p.tones_per_step:
             raise ConfigError(f"models.{name}.tones_per_step={m.tones_per_step} is not in "

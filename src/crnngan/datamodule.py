@@ -10,6 +10,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .dataset import load_segments
+from .representation import feature_width
 
 
 class EpochShuffle(Sampler[int]):
@@ -54,7 +55,7 @@ def segment_loader(data: Dataset, batch_size: int, seed: int, shuffle: bool, num
 
 
 class SegmentDataModule(pl.LightningDataModule):
-    """Batches (B, L, 1 + 3k) float32 of normalised segments for ``tones_per_step`` k.
+    """Batches (B, L, feature_width(k)) float32 of normalised segments for ``tones_per_step`` k.
 
     Shuffling depends only on ``seed`` and the epoch (:class:`EpochShuffle`), so the batch order
     is reproducible, also across a resume. Data live in memory (the corpus is small), which
@@ -74,7 +75,7 @@ class SegmentDataModule(pl.LightningDataModule):
 
     @property
     def num_features(self) -> int:
-        return 1 + 3 * self.tones_per_step
+        return feature_width(self.tones_per_step)
 
     @property
     def segment_length(self) -> int:

@@ -6,7 +6,7 @@ On-disk layout written by :func:`save_dataset` (no pickles; ``np.load(allow_pick
   (S + 1,) int64 song boundaries, ``split`` (S,) int8 (0 train, 1 val, 2 test), ``names``
   (S,) str, ``content_hash`` (S,) str;
 * ``normalizer.json``: the :class:`~crnngan.representation.Normalizer` fitted on train;
-* ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, 1 + 3k) float32
+* ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, feature_width(k)) float32
   for every ``tones_per_step`` k that a model uses.
 """
 
@@ -25,7 +25,7 @@ from tqdm import tqdm
 from .config import PreprocessConfig
 from .constants import DT
 from .midi_io import MidiReadError, read_notes
-from .representation import Normalizer, events_to_steps, notes_to_events, segment_starts
+from .representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
 
 SPLITS = ("train", "val", "test")
 
@@ -160,11 +160,11 @@ def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
 
 def make_segments(songs: list[np.ndarray], normalizer: Normalizer, tones_per_step: int,
                   length: int, hop: int) -> np.ndarray:
-    """Feature windows (n, length, 1 + 3k) float32 cut from each song's steps.
+    """Feature windows (n, length, feature_width(k)) float32 cut from each song's steps.
 
     Songs shorter than one window contribute none (zero padding would teach silence).
     """
-    width = 1 + 3 * tones_per_step
+    width = feature_width(tones_per_step)
     windows = []
     for ev in songs:
         feats = normalizer.transform(events_to_steps(ev, tones_per_step), tones_per_step)
@@ -193,7 +193,7 @@ class NoUsableMidiError(RuntimeError):
 class Dataset:
     songs: SongSet
     normalizer: Normalizer
-    segments: dict[int, dict[str, np.ndarray]]  # tones_per_step -> split -> (n, L, 1 + 3k)
+    segments: dict[int, dict[str, np.ndarray]]  # tones_per_step -> split -> (n, L, feature_width(k))
     report: dict
 
 
@@ -215,7 +215,7 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
     notes: list[str] = []
     if not train_songs:
         raise NoUsableMidiError("no song landed in the train split; lower val/test fractions")
-    normalizer = Normalizer.fit(np.concatenate(train_songs), cfg.pitch_feature)
+    normalizer = Normalizer.fit(np.concatenate(train_songs), cfg.pitch_feature, cfg.time_feature)
     segments = {
         k: {name: make_segments(songs.songs(i), normalizer, k, cfg.segment_length, cfg.segment_hop)
             for i, name in enumerate(SPLITS)}

@@ -1,10 +1,14 @@
 """The evaluate stage's logic: generated songs against real music, and the paper's claims.
 
-Real music is measured on windows of the test split holding as many events as the generated
-songs, so every statistic (3-tone repetitions included) compares at equal length and needs
-no l_r / l_g normalisation (anchors §2.1). Per model: the paper's statistics with bootstrap
-confidence intervals, the distance of each mean to real music in real-music standard
-deviations, and MGEval OA/KLD (:func:`crnngan.distributions.compare_sets`).
+Real music is measured on windows of the test split holding as many *steps* as the model was
+asked to generate (``sample.length``; for C-RNN-GAN-3 a step holds up to three tones), so
+every statistic (3-tone repetitions included) compares at equal length and needs no l_r / l_g
+normalisation (anchors §2.1). The length is never derived from the model's own output: a
+model that emits near-empty songs is compared with full real windows, flagged as short, and
+cannot win on distance. Per model: the paper's statistics with bootstrap confidence
+intervals, the distance of each mean to real music in real-music standard deviations, MGEval
+OA/KLD (:func:`crnngan.distributions.compare_sets`) and the collapse indicators of
+:mod:`crnngan.diversity`, with a verdict when they cross ``evaluate``'s thresholds.
 
 The paper publishes no numeric table: its only quantitative result is Figure 3 (statistics
 per epoch), and its text states qualitative relations between the models and real music.
@@ -16,6 +20,7 @@ Pure functions, apart from :func:`read_epoch_stats`, which reads the file it nam
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,8 +34,9 @@ from numpy.typing import ArrayLike
 from .config import EvaluateConfig, SampleConfig
 from .constants import DT
 from .distributions import FEATURE_NAMES, compare_sets
+from .diversity import CollapseThresholds, diversity, verdict
 from .metrics import FIGURE3
-from .representation import events_to_notes
+from .representation import events_to_notes, events_to_steps, steps_to_events
 from .sampling import song_table
 
 # What the report and the metrics files show: Figure 3, the length-free repetition rate and the
@@ -59,9 +65,10 @@ def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
     """``count`` windows of ``window_events`` consecutive events, from songs at least that long.
 
     Windows go round-robin over the eligible songs in a seeded random order, so each song
-    gives about ``count / songs`` windows (a long song would otherwise dominate), each at a
-    seeded uniform start. A window's first dt is 0, as in a generated song. Raises
-    ``ValueError`` when no song is long enough.
+    gives about ``count / songs`` windows (a long song would otherwise dominate), at seeded
+    uniform starts, distinct within a song while it has enough of them (the same window twice
+    would make real music look repetitive to the collapse indicators). A window's first dt is
+    0, as in a generated song. Raises ``ValueError`` when no song is long enough.
     """
     if window_events < 1 or count < 1:
         raise ValueError(f"window_events and count must be >= 1, got {window_events}, {count}")
@@ -71,14 +78,37 @@ def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
         raise ValueError(f"no real song has {window_events} events (the longest has {longest})")
     rng = np.random.default_rng(seed)
     picks = rng.permutation(len(eligible))[np.arange(count) % len(eligible)]  # (count,)
-    lengths = np.array([len(eligible[i]) for i in picks])
-    starts = rng.integers(0, lengths - window_events + 1)  # (count,)
+    starts = np.zeros(count, dtype=np.int64)
+    for i in np.unique(picks):
+        mine = np.flatnonzero(picks == i)  # the windows cut from song i
+        choices = len(eligible[i]) - window_events + 1
+        starts[mine] = rng.choice(choices, size=len(mine), replace=len(mine) > choices)
     windows = []
     for i, start in zip(picks, starts):
         window = np.array(eligible[i][start:start + window_events], dtype=np.float32)
         window[0, DT] = 0.0
         windows.append(window)
     return windows
+
+
+def step_windows(songs: Sequence[np.ndarray], tones_per_step: int, steps: int, count: int,
+                 seed: int) -> list[np.ndarray]:
+    """Real windows of ``steps`` model steps (up to ``tones_per_step`` tones each), as events:
+    what a model asked for ``steps`` steps is compared with. For k = 1 these are
+    :func:`real_windows` of ``steps`` events."""
+    if tones_per_step == 1:
+        return real_windows(songs, steps, count, seed)
+    packed = [events_to_steps(s, tones_per_step) for s in songs]
+    return [steps_to_events(w, tones_per_step) for w in real_windows(packed, steps, count, seed)]
+
+
+# Below this share of the real tone count at the same length, a model's songs count as short.
+SHORT_SHARE = 0.5
+
+
+def short_song_threshold(real_songs: Sequence[np.ndarray]) -> float:
+    """Tones a song needs not to be short: SHORT_SHARE of the real windows' median count."""
+    return SHORT_SHARE * float(np.median([len(s) for s in real_songs])) if real_songs else 0.0
 
 
 def summarise(table: Mapping[str, ArrayLike], bootstrap: int, confidence: float,
@@ -136,17 +166,24 @@ def _nanmean(values: Sequence[float]) -> float:
 
 def evaluate_models(generated: Mapping[str, Sequence[np.ndarray]],
                     real_test_songs: Sequence[np.ndarray], cfg: EvaluateConfig, seed: int,
-                    reference_events: int = SampleConfig.length) -> dict[str, Any]:
-    """Statistics, distances to real music and MGEval for every model, plus real music.
+                    steps: int = SampleConfig.length,
+                    tones_per_step: Mapping[str, int] | None = None) -> dict[str, Any]:
+    """Statistics, distances to real music, MGEval and collapse indicators for every model,
+    plus real music.
 
-    Real music is measured on ``cfg.real_windows`` test windows at ``reference_events``
-    (the sample length) and at each model's median generated length in events (C-RNN-GAN-3
-    emits up to three tones a step). Returns ``settings``, ``reference_events``, ``notes``,
-    ``real`` {window events: {n_windows, test_songs, table, stats}} and ``models`` {name:
-    {n_songs, empty_songs, median_events, real_events, table, stats, distance, closeness,
-    mgeval}}; ``table`` holds per-song values, ``stats`` :func:`summarise` of :data:`REPORTED`.
+    Real music is measured on ``cfg.real_windows`` test windows of ``steps`` steps in each
+    model's layout (``tones_per_step[model]``, default 1), so a model is compared at the
+    length it was asked to generate. A model whose median song holds fewer than
+    :data:`SHORT_SHARE` of the real windows' median tone count is ``short``: its closeness is
+    inf, so it cannot look closest by emitting next to nothing. Returns ``settings``,
+    ``steps``, ``notes``, ``real`` {k: {steps, n_windows, test_songs, table, stats,
+    diversity, verdict}} and ``models`` {name: {n_songs, empty_songs, median_events, real_k,
+    short, table, stats, distance, closeness, mgeval, diversity, verdict}}; ``table`` holds
+    per-song values, ``stats`` :func:`summarise` of :data:`REPORTED`.
     """
-    longest = max((len(s) for s in real_test_songs), default=0)
+    tones_per_step = tones_per_step or {}
+    thresholds = CollapseThresholds(cfg.collapse_top_pitch_share, cfg.collapse_distinct_share,
+                                    cfg.collapse_short_share)
     notes: list[str] = []
     real: dict[int, dict[str, Any]] = {}
     windows_at: dict[int, list[np.ndarray]] = {}
@@ -155,39 +192,52 @@ def evaluate_models(generated: Mapping[str, Sequence[np.ndarray]],
         table = song_table(songs, tolerance=cfg.polyphony_tolerance, legacy=cfg.legacy)
         return table, summarise({k: table[k] for k in REPORTED}, cfg.bootstrap, cfg.confidence, seed)
 
-    def real_at(events: int) -> int:
-        if events > longest:  # a fair length is impossible: use the longest that exists
-            notes.append(f"{events}-event real windows requested, but the longest real song has "
-                         f"{longest} events: {longest}-event windows used")
-            events = longest
-        if events not in real:
-            windows_at[events] = real_windows(real_test_songs, events, cfg.real_windows, seed)
-            table, stats = measure(windows_at[events])
-            real[events] = {"n_windows": len(windows_at[events]), "table": table, "stats": stats,
-                            "test_songs": sum(len(s) >= events for s in real_test_songs)}
-        return events
+    def real_at(k: int) -> dict[str, Any]:
+        if k not in real:
+            longest = max((len(events_to_steps(s, k)) for s in real_test_songs), default=0)
+            length = steps
+            if steps > longest:  # a fair length is impossible: use the longest that exists
+                notes.append(f"{steps}-step real windows (k = {k}) requested, but the longest real "
+                             f"song has {longest} steps: {longest}-step windows used")
+                length = longest
+            windows_at[k] = step_windows(real_test_songs, k, length, cfg.real_windows, seed)
+            table, stats = measure(windows_at[k])
+            d = diversity(windows_at[k], short_song_threshold(windows_at[k]))
+            real[k] = {"steps": length, "n_windows": len(windows_at[k]), "table": table, "stats": stats,
+                       "test_songs": sum(len(events_to_steps(s, k)) >= length for s in real_test_songs),
+                       "diversity": d, "verdict": verdict(d, thresholds)}
+        return real[k]
 
-    reference = real_at(reference_events)
+    real_at(1)
     models: dict[str, dict[str, Any]] = {}
     for name, songs in generated.items():
+        k = tones_per_step.get(name, 1)
+        reference = real_at(k)
         lengths = np.array([len(s) for s in songs], dtype=np.int64)
-        median = max(int(np.rint(np.median(lengths))) if lengths.size else 0, 1)
-        events = real_at(median)
+        median = int(np.rint(np.median(lengths))) if lengths.size else 0
+        minimum = short_song_threshold(windows_at[k])
+        short = median < minimum
         table, stats = measure(songs)
-        distance = {k: _distance(stats[k], real[events]["stats"][k]) for k in FIGURE3}
+        distance = {s: _distance(stats[s], reference["stats"][s]) for s in FIGURE3}
+        d = diversity(songs, minimum)
+        if short:
+            notes.append(f"{MODEL_LABELS.get(name, name)}: median song of {median} tones, under "
+                         f"{SHORT_SHARE:g} x the real {minimum / SHORT_SHARE:g}: flagged short, "
+                         "its distance to real music is not comparable (set to inf)")
         models[name] = {
-            "n_songs": len(songs), "empty_songs": int(np.sum(lengths == 0)),
-            "median_events": median, "real_events": events, "table": table, "stats": stats,
-            "distance": distance, "closeness": _nanmean(list(distance.values())),
+            "n_songs": len(songs), "empty_songs": int(np.sum(lengths == 0)), "median_events": median,
+            "real_k": k, "short": short, "table": table, "stats": stats, "distance": distance,
+            "closeness": float("inf") if short else _nanmean(list(distance.values())),
+            "diversity": d, "verdict": verdict(d, thresholds),
             # MGEval's intra-set distances need two songs per set.
-            "mgeval": (compare_sets(_mgeval_songs(songs), _mgeval_songs(windows_at[events]))
-                       if len(songs) >= 2 and len(windows_at[events]) >= 2 else None),
+            "mgeval": (compare_sets(_mgeval_songs(songs), _mgeval_songs(windows_at[k]))
+                       if len(songs) >= 2 and len(windows_at[k]) >= 2 else None),
         }
     settings = {"metric_mode": "legacy" if cfg.legacy else "clean",
                 "polyphony_tolerance": cfg.polyphony_tolerance, "bootstrap": cfg.bootstrap,
-                "confidence": cfg.confidence, "real_windows": cfg.real_windows, "seed": seed}
-    return {"settings": settings, "reference_events": reference, "notes": notes, "real": real,
-            "models": models}
+                "confidence": cfg.confidence, "real_windows": cfg.real_windows, "seed": seed,
+                "collapse_thresholds": dataclasses.asdict(thresholds)}
+    return {"settings": settings, "steps": steps, "notes": notes, "real": real, "models": models}
 
 
 # --------------------------------------------------------------------------- metrics files
@@ -204,10 +254,13 @@ def _stats_json(stats: Mapping[str, Summary]) -> dict[str, dict[str, float | Non
 
 
 def real_means(results: Mapping[str, Any], model: str) -> dict[str, float]:
-    """Real-music means at ``model``'s length (the reference length if it was not evaluated)."""
+    """Real-music means in ``model``'s layout (one tone per step if it was not evaluated)."""
     entry = results["models"].get(model)
-    events = entry["real_events"] if entry else results["reference_events"]
-    return {k: s["mean"] for k, s in results["real"][events]["stats"].items()}
+    return {k: s["mean"] for k, s in results["real"][entry["real_k"] if entry else 1]["stats"].items()}
+
+
+def _diversity_json(d: Any) -> dict[str, float | int | None]:
+    return {k: (v if v is None or isinstance(v, int) else _finite(v)) for k, v in d.as_dict().items()}
 
 
 def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
@@ -216,7 +269,9 @@ def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
     mgeval = m["mgeval"] or {}
     return {
         "evaluated": 1, "n_songs": m["n_songs"], "empty_songs": m["empty_songs"],
-        "median_events": m["median_events"], "real_window_events": m["real_events"],
+        "median_events": m["median_events"], "real_window_steps": results["real"][m["real_k"]]["steps"],
+        "tones_per_step": m["real_k"], "short": int(m["short"]), "collapsed": int(m["verdict"] is not None),
+        "verdict": m["verdict"] or "not collapsed", "diversity": _diversity_json(m["diversity"]),
         "stats": _stats_json(m["stats"]),
         "real_mean": {k: _finite(v) for k, v in real_means(results, model).items()},
         "distance_to_real": {**{k: _finite(v) for k, v in m["distance"].items()},
@@ -229,10 +284,12 @@ def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
 
 
 def real_metrics(results: Mapping[str, Any]) -> dict[str, Any]:
-    """``metrics/real.json``: real music at the reference (sample) length."""
-    ref = results["real"][results["reference_events"]]
-    return {"window_events": results["reference_events"], "n_windows": ref["n_windows"],
-            "test_songs": ref["test_songs"], "stats": _stats_json(ref["stats"])}
+    """``metrics/real.json``: real music in windows of the sample length, one entry per layout
+    (``k1``: one tone per step, as C-RNN-GAN and the baseline; ``k3``: C-RNN-GAN-3's)."""
+    return {f"k{k}": {"window_steps": r["steps"], "n_windows": r["n_windows"], "test_songs": r["test_songs"],
+                      "verdict": r["verdict"] or "not collapsed", "diversity": _diversity_json(r["diversity"]),
+                      "stats": _stats_json(r["stats"])}
+            for k, r in sorted(results["real"].items())}
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str, float]:
@@ -330,7 +387,7 @@ def _pair_claim(results: Mapping[str, Any], test: str, a: str, b: str, stat: str
         model = who.removeprefix("real@")
         if who == model:
             return results["models"][model]["stats"][stat]
-        return results["real"][results["models"][model]["real_events"]]["stats"][stat]
+        return results["real"][results["models"][model]["real_k"]]["stats"][stat]
 
     sa, sb = side(a), side(b)
     real_side = next((w for w in (b, a) if w.startswith("real@")), f"real@{a}")
@@ -422,14 +479,20 @@ def _ordered(names: Sequence[str]) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda m: known.index(m) if m in known else len(known))
 
 
+def real_label(results: Mapping[str, Any], k: int) -> str:
+    """How the report names the real windows of layout ``k``."""
+    tones = "1 tone" if k == 1 else f"up to {k} tones"
+    return f"real music ({results['real'][k]['steps']} steps of {tones})"
+
+
 def histogram_values(results: Mapping[str, Any], stat: str) -> dict[str, np.ndarray]:
-    """Per-song values of ``stat`` by legend label (models, then real music by window length),
-    in the report's units."""
+    """Per-song values of ``stat`` by legend label (models, then real music per layout), in
+    the report's units."""
     scale = _unit(stat)
     values = {MODEL_LABELS.get(m, m): scale * results["models"][m]["table"][stat]
               for m in _ordered(list(results["models"]))}
-    values.update({f"real music ({n} events)": scale * r["table"][stat]
-                   for n, r in sorted(results["real"].items())})
+    values.update({real_label(results, k): scale * r["table"][stat]
+                   for k, r in sorted(results["real"].items())})
     return values
 
 
@@ -456,8 +519,9 @@ def _overview(results: Mapping[str, Any], order: Sequence[str], missing: Sequenc
               for m in order if m in models]
     lines = [f"- Metric mode: **{mode}**; polyphony tolerance {s['polyphony_tolerance']:g} s.",
              f"- Samples: {'; '.join(counts) or 'none'}."]
-    lines += [f"- Real music: {r['n_windows']} windows of {n} events from {r['test_songs']} "
-              f"test songs (seed {s['seed']})." for n, r in sorted(results["real"].items())]
+    lines += [f"- {real_label(results, k).capitalize()}: {r['n_windows']} windows from "
+              f"{r['test_songs']} test songs (seed {s['seed']}); compared with the models of that "
+              "layout, at the length they were asked for." for k, r in sorted(results["real"].items())]
     lines += [f"- **{MODEL_LABELS.get(m, m)} was not evaluated**: no samples." for m in missing]
     return lines + [f"- {n}" for n in (*results["notes"], *notes)]
 
@@ -470,15 +534,35 @@ def _statistics_table(results: Mapping[str, Any], order: Sequence[str]) -> list[
     for m in order:
         cells = _row_cells(models[m]["stats"]) if m in models else ["not evaluated"]
         lines.append(f"| {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
-    lines += [f"| real music ({n}-event windows) | " + " | ".join(_row_cells(r["stats"])) + " |"
-              for n, r in sorted(results["real"].items())]
+    lines += [f"| {real_label(results, k)} | " + " | ".join(_row_cells(r["stats"])) + " |"
+              for k, r in sorted(results["real"].items())]
+    return lines
+
+
+def _verdicts(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    """One line per model (and real music): collapsed, with the reasons, or not."""
+    t = results["settings"]["collapse_thresholds"]
+    lines = ["## Collapse", "",
+             f"A song set is collapsed when one pitch holds more than {100 * t['max_top_pitch_share']:g}% "
+             f"of its notes, fewer than {100 * t['min_distinct_share']:g}% of its songs are distinct, "
+             f"or more than {100 * t['max_short_share']:g}% of its songs hold under {SHORT_SHARE:g} x "
+             "the real tone count (thresholds: `evaluate` params).", ""]
+    rows = [(MODEL_LABELS.get(m, m), results["models"][m]) for m in order if m in results["models"]]
+    rows += [(real_label(results, k), r) for k, r in sorted(results["real"].items())]
+    for label, entry in rows:
+        d = entry["diversity"]
+        lines.append(f"- **{label}**: {entry['verdict'] or 'not collapsed'} ({round(d.distinct_share * d.songs)} "
+                     f"of {d.songs} songs distinct; most frequent pitch {100 * d.top_pitch_share:.0f}% of notes; "
+                     f"{100 * d.songs_with_8_pitches:.0f}% of songs with >= 8 pitches; pitch-class "
+                     f"distance between songs {d.pitch_class_distance:.2f}; {d.mean_notes:.0f} tones per song).")
     return lines
 
 
 def _closeness_table(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
     lines = ["## Closeness to real music", "",
              "Distance: mean over Figure 3's six statistics of |mean_gen - mean_real| / std_real, "
-             "real windows as long as the model's median song (lower is closer). MGEval (Yang & "
+             "against real windows of as many steps as the model generated (lower is closer; inf "
+             "for a model flagged short, which cannot look close by playing nothing). MGEval (Yang & "
              "Lerch 2018), mean over 10 features: overlapping area OA (higher is closer) and KLD "
              "(lower is closer).", "",
              "| model | distance to real | largest gap | MGEval OA | MGEval KLD |",
@@ -519,7 +603,8 @@ def summary_markdown(results: Mapping[str, Any], claims: Sequence[Mapping[str, s
     ``missing``: models without samples (shown as not evaluated); ``notes``: extra lines.
     """
     order = _ordered([*results["models"], *missing])
-    sections = (_overview(results, order, missing, notes), _statistics_table(results, order),
+    sections = (_verdicts(results, order), _overview(results, order, missing, notes),
+                _statistics_table(results, order),
                 _closeness_table(results, order), _claims_table(results, claims))
     return "\n\n".join("\n".join(lines) for lines in
                        (["# Evaluation: generated music vs real music"], *sections)) + "\n"

@@ -38,35 +38,96 @@ def generator_loss(p_fake: Tensor) -> Tensor:
     return -_log(p_fake).mean()
 
 
-def feature_matching_loss(feat_real: Tensor, feat_fake: Tensor) -> Tensor:
-    """The paper's (1/m) sum_i ||R(x_i) - R(G(z_i))||^2.
 
-    feat_*: (B, T, C) bi-LSTM outputs of D. Squared differences are summed over time and
-    channels and averaged over the batch (the i-th fake paired with the i-th real sequence).
-    The original code also summed over the batch, i.e. B times this value.
+
+def feature_matching_loss(feat_real: Tensor, feat_fake: Tensor, form: str = "batch_mean") -> Tensor:
+    """Feature matching on D's bi-LSTM outputs R, feat_*: (B, T, C).
+
+    ``batch_mean`` (Salimans et al. 2016, which the paper cites): ||E R(x) - E R(G(z))||^2,
+    the batch means per step and channel compared, squared differences averaged over time and
+    channels (so the value is on the scale of one feature's, like :func:`next_event_loss`,
+    and ``mle_weight`` means the same at every size). Two batches with the same mean features
+    score 0 whatever their samples.
+
+    ``batch_moments``: batch_mean plus the same for the standard deviations over the batch,
+    ||Std R(x) - Std R(G(z))||^2. The mean alone is met by a G that plays one "average"
+    sequence for every z; the spread term costs such a G the whole real spread, so the fakes
+    must differ from each other as much as real sequences do.
+
+    ``paired`` (the formula as the paper prints it and the original code computes it):
+    (1/m) sum_i ||R(x_i) - R(G(z_i))||^2, the i-th fake against the unrelated i-th real. As x
+    and z are independent its expectation is ||E R(x) - R(G(z))||^2 + tr Cov R(x): least when
+    every z gives the one sequence nearest the mean, so this form rewards collapse.
+    (The original code also summed over the batch, i.e. B times this value.)
     """
     if feat_real.shape != feat_fake.shape:
         raise ValueError(f"feature shapes differ: {tuple(feat_real.shape)} vs {tuple(feat_fake.shape)}")
-    diff = feat_real.float() - feat_fake.float()
-    return diff.pow(2).sum() / diff.shape[0]
+    real, fake = feat_real.float(), feat_fake.float()
+    if form in ("batch_mean", "batch_moments"):
+        loss = (real.mean(0) - fake.mean(0)).pow(2).mean()
+        if form == "batch_moments":
+            loss = loss + (real.std(0) - fake.std(0)).pow(2).mean()
+        return loss
+    if form == "paired":
+        diff = real - fake
+        return diff.pow(2).sum() / diff.shape[0]
+    raise ValueError(f"feature matching form must be batch_moments, batch_mean or paired, got {form!r}")
 
 
-def pretrain_loss(pred: Tensor, target: Tensor) -> Tensor:
-    """Next-event squared error, mean over batch, time and features."""
-    return F.mse_loss(pred.float(), target.float())
+def next_event_loss(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tensor:
+    """G's teacher-forced next-event loss; pred: raw head outputs, target: real features,
+    both (B, T, F) in the layout of ``representation.feature_width``.
+
+    The flags (onset, and presence for k > 1) are trained as probabilities: binary
+    cross-entropy of their logits against the real 0/1. The values by squared error only
+    where they exist: dt where the real step is a new onset (a chord member has no dt to
+    predict), a slot's (length, pitch, velocity) where the real slot sounds (regressing
+    absent slots to 0 would pull every slot towards silence). Summed and divided by the
+    number of target values, so the scale is that of a per-feature mean.
+    """
+    pred, target = pred.float(), target.float()
+    onset = target[..., 1]  # (B, T)
+    flags = F.binary_cross_entropy_with_logits(pred[..., 1], onset, reduction="sum")
+    dt = ((pred[..., 0] - target[..., 0]).pow(2) * onset).sum()
+    if tones_per_step == 1:
+        tone = (pred[..., 2:] - target[..., 2:]).pow(2).sum()
+    else:
+        p_slots = pred[..., 2:].unflatten(-1, (tones_per_step, 4))  # (B, T, k, 4)
+        t_slots = target[..., 2:].unflatten(-1, (tones_per_step, 4))
+        present = t_slots[..., 3]  # (B, T, k)
+        flags = flags + F.binary_cross_entropy_with_logits(p_slots[..., 3], present, reduction="sum")
+        tone = ((p_slots[..., :3] - t_slots[..., :3]).pow(2).sum(-1) * present).sum()
+    return (dt + flags + tone) / target.numel()
+
+
+FREEZE_RULES = ("loss", "accuracy")
 
 
 def freeze_decision(d_loss: float, g_loss: float, ratio: float) -> tuple[bool, bool]:
-    """Which player skips its next update: (freeze_d, freeze_g).
+    """The paper's loss rule: which player skips its next update, (freeze_d, freeze_g).
 
-    The paper: stop updating D while its loss is below ``ratio`` (70%) of G's, and the same for
-    G against D. ``g_loss`` is G's adversarial loss even under feature matching, so the two are
+    Stop updating D while its loss is below ``ratio`` (70%) of G's, and the same for G
+    against D. ``g_loss`` is G's adversarial loss even under feature matching, so the two are
     on the same scale. ``ratio`` 0 never freezes. With 0 <= ratio <= 1 and losses >= 0 both
     can never freeze at once (d < r*g <= g and g < r*d <= d is impossible). Unlike the
     original code this is symmetric: no "either loss < 2" gate, and G is not frozen by default.
+
+    Under feature matching G does not minimise its adversarial loss, so this rule sees D
+    winning on most batches and freezes it for good (72-98% of batches in a default run);
+    the original code, in the paper's snapshot, switched freezing off with feature matching.
+    :func:`freeze_by_accuracy` is the alternative.
     """
     if not 0.0 <= ratio <= 1.0:
         raise ValueError(f"freeze ratio must be in [0, 1], got {ratio}")
     if d_loss < 0 or g_loss < 0:
         raise ValueError(f"losses must be >= 0, got d_loss={d_loss}, g_loss={g_loss}")
     return d_loss < ratio * g_loss, g_loss < ratio * d_loss
+
+
+def freeze_by_accuracy(d_accuracy: float, threshold: float) -> tuple[bool, bool]:
+    """Freeze D (only) while it classified at least ``threshold`` of the last batch right, a
+    rule that means the same under feature matching as without it; threshold > 1 never
+    freezes. Returns (freeze_d, freeze_g)."""
+    if not 0.0 <= d_accuracy <= 1.0:
+        raise ValueError(f"accuracy must be in [0, 1], got {d_accuracy}")
+    return d_accuracy >= threshold, False

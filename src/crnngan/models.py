@@ -1,7 +1,8 @@
 """C-RNN-GAN networks (Mogren 2016): the feed-previous LSTM generator and the bi-LSTM discriminator.
 
 Plain ``nn.Module``s; training lives in :mod:`crnngan.modules`. Shapes: B batch, T time steps,
-F features per step (1 + 3 * tones_per_step), Z noise dimension, H hidden units.
+F features per step (``representation.feature_width(k)``: 5 for k = 1, 2 + 4k for k > 1
+tones per step), Z noise dimension, H hidden units.
 
 Initialisation is PyTorch's default. The original code drew its linear layers from N(0, 1)
 on unnormalised inputs (anchors 3.5, 3.9.6); the paper does not state an initialisation.
@@ -26,16 +27,54 @@ def _lstm_dropout(layers: int, dropout: float) -> float:
     return dropout if layers > 1 else 0.0
 
 
+def num_flags(tones_per_step: int) -> int:
+    """Binary outputs per step: the onset flag, plus a presence flag per slot when k > 1."""
+    return 1 + (tones_per_step if tones_per_step > 1 else 0)
+
+
+def _straight_through(logit: Tensor, u: Tensor | None) -> Tensor:
+    """A 0/1 draw with probability sigmoid(logit) in the forward pass, the sigmoid's gradient in
+    the backward pass (straight-through estimator). ``u`` ~ U[0, 1) of the logit's shape makes
+    the draw (1 where u < p); None thresholds p at 0.5 instead."""
+    p = torch.sigmoid(logit)
+    hard = (p > 0.5) if u is None else (u < p)
+    return hard.to(p.dtype) + p - p.detach()
+
+
+def gate_outputs(out: Tensor, tones_per_step: int, u: Tensor | None = None) -> Tensor:
+    """Raw head outputs (..., F) -> events whose flags are exactly 0 or 1 and whose zeros are
+    exact; ``u`` (..., num_flags(k)) uniforms draw the flags (None: threshold at 0.5).
+
+    Column 1 is an onset logit: its flag multiplies dt (column 0), so a chord member has dt
+    exactly 0. For k > 1 each slot's 4th output is a presence logit gating the slot's
+    (length, pitch, velocity): an absent fake slot is all zeros with presence 0, exactly like
+    an absent real one. So D cannot tell fakes by their missing exact zeros, and G learns
+    chords and rests as probabilities. Free running draws the flags rather than thresholding
+    them: a chord probability of 0.4 would otherwise never give a chord.
+    """
+    onset = _straight_through(out[..., 1:2], None if u is None else u[..., :1])  # (..., 1)
+    head = torch.cat([out[..., :1] * onset, onset], dim=-1)  # (..., 2)
+    if tones_per_step == 1:
+        return torch.cat([head, out[..., 2:]], dim=-1)
+    slots = out[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+    presence = _straight_through(slots[..., 3:], None if u is None else u[..., 1:, None])  # (..., k, 1)
+    tone = torch.cat([slots[..., :3], torch.ones_like(presence)], dim=-1) * presence  # (..., k, 4)
+    return torch.cat([head, tone.flatten(-2)], dim=-1)
+
+
 class Generator(nn.Module):
     """Unidirectional stacked LSTM fed with uniform noise and its own previous output.
 
     Per step: concat(z_t, previous event) -> Linear -> ReLU -> LSTM stack (dropout between
-    layers) -> dropout -> Linear -> event (no output activation: data are normalised).
+    layers) -> dropout -> Linear -> event (no output activation: data are normalised; the
+    onset and presence outputs gate dt and the slots, :func:`gate_outputs`).
     """
 
-    def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float) -> None:
+    def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
+                 tones_per_step: int = 1) -> None:
         super().__init__()
         self.num_features = num_features
+        self.tones_per_step = tones_per_step
         self.noise_dim = noise_dim
         self.input = nn.Linear(noise_dim + num_features, hidden)
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
@@ -69,17 +108,22 @@ class Generator(nn.Module):
             # compiled unroll consumes the same random numbers as the eager one.
             masks = F.dropout(drive.new_ones(steps, self.lstm.num_layers, batch, self.lstm.hidden_size),
                               self.dropout.p, training=True)
+        # The uniforms that draw each step's flags, (T, B, num_flags(k)), also drawn up front.
+        flags = torch.rand(steps, batch, num_flags(self.tones_per_step), device=z.device, dtype=drive.dtype)
         lstm = self.lstm
         layers = [[getattr(lstm, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                   for i in range(lstm.num_layers)]
         w_prev = self.input.weight[:, self.noise_dim:]  # (H, F)
-        return self.unroll(drive, masks, w_prev, self.output.weight, self.output.bias, layers)
+        return self.unroll(drive, masks, flags, w_prev, self.output.weight, self.output.bias, layers,
+                           self.tones_per_step)
 
     def teacher_forced(self, z: Tensor, x: Tensor) -> Tensor:
         """Next-event predictions with the real previous event x_{t-1} fed in (zeros at t = 0).
 
-        z: (B, T, Z) noise, x: (B, T, F) real events. Returns (B, T, F), row t predicting x_t.
-        One nn.LSTM call over the whole sequence, since no input depends on an output.
+        z: (B, T, Z) noise, x: (B, T, F) real events. Returns (B, T, F) raw head outputs (the
+        onset and presence columns are logits, for :func:`crnngan.losses.next_event_loss`),
+        row t predicting x_t. One nn.LSTM call over the whole sequence, since no input
+        depends on an output.
         """
         prev = F.pad(x[:, :-1], (0, 0, 1, 0))  # (B, T, F): x shifted right by one step
         hidden = torch.relu(self.input(torch.cat([z, prev], dim=-1)))  # (B, T, H)
@@ -87,14 +131,15 @@ class Generator(nn.Module):
         return self._head(out)
 
 
-def free_run(drive: Tensor, masks: Tensor | None, w_prev: Tensor, w_out: Tensor, b_out: Tensor,
-             layers: list[list[Tensor]]) -> Tensor:
+def free_run(drive: Tensor, masks: Tensor | None, flags: Tensor | None, w_prev: Tensor, w_out: Tensor,
+             b_out: Tensor, layers: list[list[Tensor]], tones_per_step: int = 1) -> Tensor:
     """G's step loop: events (B, T, F), each step fed the previous one.
 
     drive (B, T, H): the noise half of the input layer plus its bias; masks (T, L, B, H):
-    dropout masks (None: no dropout); w_prev (H, F): the input layer's previous-event half;
+    dropout masks (None: no dropout); flags (T, B, num_flags(k)): the uniforms that draw the
+    onset / presence flags (None: thresholded at 0.5); w_prev (H, F): the input layer's previous-event half;
     w_out (F, H), b_out (F,): the output layer; layers: per LSTM layer nn.LSTM's
-    [weight_ih, weight_hh, bias_ih, bias_hh].
+    [weight_ih, weight_hh, bias_ih, bias_hh]; tones_per_step: k, for :func:`gate_outputs`.
 
     The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
     calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
@@ -116,7 +161,7 @@ def free_run(drive: Tensor, masks: Tensor | None, w_prev: Tensor, w_out: Tensor,
             h = state[i][0]
         if masks is not None:
             h = h * masks[t, -1]
-        prev = F.linear(h, w_out, b_out)  # (B, F)
+        prev = gate_outputs(F.linear(h, w_out, b_out), tones_per_step, None if flags is None else flags[t])  # (B, F)
         outputs.append(prev)
     return torch.stack(outputs, dim=1)  # (B, T, F)
 
@@ -124,17 +169,20 @@ def free_run(drive: Tensor, masks: Tensor | None, w_prev: Tensor, w_out: Tensor,
 class Discriminator(nn.Module):
     """Bidirectional stacked LSTM judging whole sequences.
 
-    Dropout on the input features (real and fake alike, as in the original code) -> bi-LSTM
-    (dropout between layers) -> shared Linear(2H, 1) per step -> sigmoid -> mean over time.
+    Optional dropout on the input features (``input_dropout``; the original code used its
+    dropout, 0.5, on real and fake alike, which turns real tones into fake chords (dt = 0) and
+    absent tones) -> bi-LSTM (dropout between layers) -> shared Linear(2H, 1) per step ->
+    sigmoid -> mean over time.
 
     nn.LSTM feeds both directions of layer 2 with the concatenated layer-1 outputs (2H); the
     original TF code ran separate forward and backward stacks joined only at the output. So at
     H = 350 this D has 3.94 M parameters where the original had 2.96 M (anchors 3.5).
     """
 
-    def __init__(self, num_features: int, hidden: int, layers: int, dropout: float) -> None:
+    def __init__(self, num_features: int, hidden: int, layers: int, dropout: float,
+                 input_dropout: float = 0.0) -> None:
         super().__init__()
-        self.input_dropout = nn.Dropout(dropout)
+        self.input_dropout = nn.Dropout(input_dropout)
         self.lstm = nn.LSTM(
             num_features, hidden, layers, batch_first=True, bidirectional=True,
             dropout=_lstm_dropout(layers, dropout),

@@ -19,11 +19,13 @@ from crnngan.config import ModelConfig, build
 from crnngan.losses import (
     discriminator_loss,
     feature_matching_loss,
+    freeze_by_accuracy,
     freeze_decision,
     generator_loss,
-    pretrain_loss,
+    next_event_loss,
 )
 from crnngan.models import Discriminator, Generator
+from crnngan.representation import feature_width
 
 Metrics = dict[str, Tensor]
 
@@ -56,8 +58,10 @@ class _GeneratorModule(pl.LightningModule):
     """What both models share: G, the optimiser recipe, one player's update, pretraining,
     sampling, the non-finite check and per-epoch throughput."""
 
-    # Validation loss the best checkpoint is chosen by (lower is better).
-    monitor: ClassVar[str]
+    # The validation loss on a fixed scale (teacher-forced next-event loss), for the tuner.
+    validation_loss: ClassVar[str]
+    # Validation loss the best checkpoint is chosen by (lower is better); None: no best.ckpt.
+    monitor: ClassVar[str | None]
 
     def __init__(
         self,
@@ -73,17 +77,18 @@ class _GeneratorModule(pl.LightningModule):
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.cfg: ModelConfig = build(ModelConfig, model, "model")
-        expected = 1 + 3 * self.cfg.tones_per_step
+        expected = feature_width(self.cfg.tones_per_step)
         if num_features != expected:
             raise ValueError(
                 f"num_features={num_features} but tones_per_step={self.cfg.tones_per_step} "
-                f"needs 1 + 3 * {self.cfg.tones_per_step} = {expected}"
+                f"needs {expected} features per step"
             )
         if self.cfg.optimizer not in ("sgd", "adam"):
             raise ValueError(f"model.optimizer: expected 'sgd' or 'adam', got {self.cfg.optimizer!r}")
         self.num_features = num_features
         self.generator = Generator(
-            num_features, self.cfg.hidden_g, self.cfg.layers_g, self.cfg.noise_dim, self.cfg.dropout
+            num_features, self.cfg.hidden_g, self.cfg.layers_g, self.cfg.noise_dim, self.cfg.dropout,
+            self.cfg.tones_per_step,
         )
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
@@ -109,23 +114,32 @@ class _GeneratorModule(pl.LightningModule):
         )
 
     @torch.no_grad()
-    def _free_run(self, z: Tensor) -> Tensor:
-        """G free-running on z in eval mode (no dropout), restoring G's mode afterwards."""
+    def _free_run(self, z: Tensor, dropout_seed: int) -> Tensor:
+        """G free-running on z, with dropout active if ``sample_dropout`` (as the original code
+        sampled) and in eval mode otherwise, restoring G's mode afterwards. Dropout masks are
+        drawn from torch's RNG seeded with ``dropout_seed`` inside a fork, so sampling is
+        reproducible and leaves the training RNG stream untouched."""
         was_training = self.generator.training
-        self.generator.eval()
+        self.generator.train(self.cfg.sample_dropout)
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
         try:
-            return self.generator(z)
+            with torch.random.fork_rng(devices=devices, device_type=self.device.type):
+                torch.manual_seed(dropout_seed)
+                return self.generator(z)
         finally:
             self.generator.train(was_training)
 
     def generate(self, n: int, length: int, seed: int | None = None) -> Tensor:
         """(n, length, F) normalised events; a given ``seed`` always gives the same output."""
-        gen = None if seed is None else torch.Generator(device=self.device).manual_seed(seed)
-        return self._free_run(self._noise(n, length, gen))
+        if seed is None:
+            seed = int(torch.randint(0, 2**31 - 1, ()))
+        gen = torch.Generator(device=self.device).manual_seed(seed)
+        return self._free_run(self._noise(n, length, gen), seed)
 
     def generate_fixed(self) -> Tensor:
-        """(fixed_samples, segment_length, F) from the fixed noise, comparable across epochs."""
-        return self._free_run(self.fixed_noise)
+        """(fixed_samples, segment_length, F) from the fixed noise (and fixed dropout masks),
+        comparable across epochs."""
+        return self._free_run(self.fixed_noise, self.hparams.fixed_seed)
 
     # ----- optimisation ---------------------------------------------------------------------
     def _optimizer(self, params: Any, lr: float) -> Optimizer:
@@ -171,7 +185,7 @@ class _GeneratorModule(pl.LightningModule):
         start = int(torch.randint(0, x.shape[1] - length + 1, ()))
         window = x[:, start:start + length]  # (B, L, F)
         pred = self.generator.teacher_forced(self._noise(x.shape[0], length), window)
-        return pretrain_loss(pred, window)
+        return next_event_loss(pred, window, self.cfg.tones_per_step)
 
     def _curriculum_length(self, steps: int) -> int:
         """Pretraining length: short windows first, growing by curriculum_step per epoch."""
@@ -247,12 +261,17 @@ class _GeneratorModule(pl.LightningModule):
 class GANModule(_GeneratorModule):
     """C-RNN-GAN (k = 1) and C-RNN-GAN-3 (k = 3): MLE pretraining, then adversarial epochs."""
 
-    monitor = "val_pretrain_loss"  # the only validation loss on a fixed scale in both phases
+    validation_loss = "val_pretrain_loss"
+    # No best.ckpt: no validation loss tells a better GAN (val_pretrain_loss, the only one on a
+    # fixed scale, is lowest at the end of pretraining); sampling uses last.ckpt.
+    monitor = None
 
     def _add_players(self) -> None:
-        self.discriminator = Discriminator(self.num_features, self.cfg.hidden_d, self.cfg.layers_d, self.cfg.dropout)
+        self.discriminator = Discriminator(self.num_features, self.cfg.hidden_d, self.cfg.layers_d,
+                                           self.cfg.dropout, self.cfg.dropout_d_input)
         freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
-        self._prev_losses: tuple[float, float] | None = None  # (scaled d_loss, g_loss_adv) of the last batch
+        # (scaled d_loss, g_loss_adv, d accuracy) of the last batch, for the freeze rule
+        self._prev_losses: tuple[float, float, float] | None = None
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -260,9 +279,21 @@ class GANModule(_GeneratorModule):
             self._optimizer(self.discriminator.parameters(), self.cfg.lr_d),
         ]
 
+    def _instance_noise(self) -> float:
+        """Std of the noise added to D's inputs this epoch: ``instance_noise`` at the first
+        adversarial epoch, falling linearly to 0 at the last one (0 outside training)."""
+        if not self.training or self.cfg.instance_noise == 0 or self.cfg.epochs == 0:
+            return 0.0
+        done = (self.current_epoch - self.cfg.pretrain_epochs) / self.cfg.epochs
+        return self.cfg.instance_noise * max(0.0, 1.0 - done)
+
     def _judge(self, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """D on real and fake in one batched call -> p_real, p_fake (B,), f_real, f_fake (B, T, 2H)."""
-        prob, feats = self.discriminator(torch.cat([real, fake]))
+        both = torch.cat([real, fake])  # (2B, T, F)
+        sigma = self._instance_noise()
+        if sigma:
+            both = both + sigma * torch.randn_like(both)
+        prob, feats = self.discriminator(both)
         p_real, p_fake = prob.chunk(2)
         f_real, f_fake = feats.chunk(2)
         return p_real, p_fake, f_real, f_fake
@@ -278,14 +309,25 @@ class GANModule(_GeneratorModule):
     def _g_losses(self, real: Tensor, fake: Tensor) -> Metrics:
         _, p_fake, f_real, f_fake = self._judge(real, fake)
         adv = generator_loss(p_fake)
-        fm = feature_matching_loss(f_real.detach(), f_fake)
-        return {"g_loss": fm if self.cfg.feature_matching else adv, "g_loss_adv": adv, "fm_loss": fm}
+        fm = feature_matching_loss(f_real.detach(), f_fake, self.cfg.feature_matching_form)
+        metrics = {"g_loss": fm if self.cfg.feature_matching else adv, "g_loss_adv": adv, "fm_loss": fm}
+        if self.cfg.mle_weight > 0:
+            # Anchors G to the data while it plays: the pretraining loss on this real batch.
+            mle = self._next_event_loss(real, real.shape[1])
+            metrics["g_loss"] = metrics["g_loss"] + self.cfg.mle_weight * mle
+            metrics["mle_loss"] = mle
+        return metrics
 
     def on_train_epoch_start(self) -> None:
         super().on_train_epoch_start()
         # Freezing starts afresh each epoch, so a run resumed at an epoch boundary behaves
         # exactly like an uninterrupted one.
         self._prev_losses = None
+        # G's rate follows the phase (set from the epoch, so a resumed run gets it right too).
+        pretraining = self.current_epoch < self.cfg.pretrain_epochs
+        lr = self.cfg.lr_pretrain if pretraining and self.cfg.lr_pretrain > 0 else self.cfg.lr_g
+        for group in self.trainer.optimizers[0].param_groups:
+            group["lr"] = lr
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x = self._begin_step(batch)  # (B, T, F)
@@ -296,23 +338,32 @@ class GANModule(_GeneratorModule):
             self._end_step()
             return
 
-        freeze_d, freeze_g = (
-            freeze_decision(*self._prev_losses, self.cfg.freeze_ratio) if self._prev_losses else (False, False)
-        )
+        freeze_d, freeze_g = self._freeze()
         # One fake batch serves both phases; it needs a graph only if G is going to update.
         with torch.set_grad_enabled(not freeze_g):
             fake = self.generator(self._noise(x.shape[0], x.shape[1]))  # (B, T, F)
         d = self._update(opt_d, lambda: self._d_losses(x, fake.detach()), "d_loss", batch_idx, freeze_d)
         g = self._update(opt_g, lambda: self._g_losses(x, fake), "g_loss", batch_idx, freeze_g)
-        self._prev_losses = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item())
+        d_acc = (d["d_acc_real"] + d["d_acc_fake"]).item() / 2
+        self._prev_losses = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item(), d_acc)
         frozen = {"freeze_d": float(freeze_d), "freeze_g": float(freeze_g)}  # epoch mean = share frozen
         self._log_losses({**d, **g, **frozen}, x.shape[0], prog_bar=("d_loss", "g_loss"))
         self._end_step()
+
+    def _freeze(self) -> tuple[bool, bool]:
+        """(freeze_d, freeze_g) for this batch from the last one's losses, per ``freeze_rule``."""
+        if self._prev_losses is None:
+            return False, False
+        d_loss, g_loss_adv, d_acc = self._prev_losses
+        if self.cfg.freeze_rule == "accuracy":
+            return freeze_by_accuracy(d_acc, self.cfg.freeze_accuracy)
+        return freeze_decision(d_loss, g_loss_adv, self.cfg.freeze_ratio)
 
     def _epoch_metrics(self) -> dict[str, float]:
         return {
             **super()._epoch_metrics(),
             "lr_d": self.trainer.optimizers[1].param_groups[0]["lr"],
+            "instance_noise": self._instance_noise(),
             "phase": float(self.current_epoch >= self.cfg.pretrain_epochs),
         }
 
@@ -323,7 +374,7 @@ class GANModule(_GeneratorModule):
         metrics = {
             "val_d_loss": discriminator_loss(p_real, p_fake, self.cfg.label_smoothing),
             "val_g_loss_adv": generator_loss(p_fake),
-            "val_pretrain_loss": pretrain_loss(self.generator.teacher_forced(z, x), x),
+            "val_pretrain_loss": next_event_loss(self.generator.teacher_forced(z, x), x, self.cfg.tones_per_step),
         }
         self._check_finite(metrics, batch_idx)
         self._log_losses(metrics, x.shape[0])
@@ -336,7 +387,7 @@ class BaselineModule(_GeneratorModule):
     (set curriculum_step >= segment_length to train on full windows from the start).
     """
 
-    monitor = "val_loss"
+    validation_loss = monitor = "val_loss"
 
     def configure_optimizers(self) -> Optimizer:
         return self._optimizer(self.generator.parameters(), self.cfg.lr_g)
@@ -350,6 +401,6 @@ class BaselineModule(_GeneratorModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x = _events(batch)  # (B, T, F): full windows, no curriculum
         pred = self.generator.teacher_forced(self._val_noise(x.shape[0], x.shape[1], batch_idx), x)
-        metrics = {"val_loss": pretrain_loss(pred, x)}
+        metrics = {"val_loss": next_event_loss(pred, x, self.cfg.tones_per_step)}
         self._check_finite(metrics, batch_idx)
         self._log_losses(metrics, x.shape[0])

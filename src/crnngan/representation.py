@@ -6,7 +6,11 @@
 * steps (S, 1 + 3k): what one LSTM step emits for ``k`` tones per step (C-RNN-GAN: k=1,
   C-RNN-GAN-3: k=3): the step's dt, then (length, pitch, velocity) per tone slot; a slot
   with velocity 0 is an absent tone (the paper: "absence of a tone is zero intensity");
-* features: steps normalised by a :class:`Normalizer` fitted on the training split.
+* features (S, feature_width(k)): steps scaled by a :class:`Normalizer` fitted on the
+  training split, with explicit 0/1 flags where an exact zero carries meaning: an onset flag
+  (0: the tone sounds with the previous one, a chord; dt = 0) and, for k > 1, a presence
+  flag per slot. A regression never hits an exact zero, so G learns these as probabilities
+  (thresholded when decoding) instead of D spotting fakes by their missing zeros.
 For k=1 steps and events are the same array.
 """
 
@@ -124,68 +128,123 @@ def frequency_to_pitch(freq: np.ndarray) -> np.ndarray:
     return A4_PITCH + 12.0 * np.log2(f / A4_HZ)
 
 
+def feature_width(tones_per_step: int) -> int:
+    """Model features per step: dt, onset flag, then per tone slot (length, pitch, velocity),
+    plus presence for k > 1: 5 for k = 1, 2 + 4k for k > 1."""
+    return 5 if tones_per_step == 1 else 2 + 4 * tones_per_step
+
+
+def log_time(seconds: np.ndarray) -> np.ndarray:
+    """Seconds -> log1p(seconds / TIME_QUANTUM): 0 stays 0 (chords keep dt = 0), one tick is
+    log 2, and the long tail (lengths up to minutes) is compressed for the LSTM."""
+    return np.log1p(np.maximum(np.asarray(seconds, dtype=np.float64), 0.0) / TIME_QUANTUM)
+
+
+def exp_time(values: np.ndarray) -> np.ndarray:
+    """Exact inverse of :func:`log_time` on the time grid (the result is snapped to it)."""
+    return quantize(np.expm1(np.maximum(np.asarray(values, dtype=np.float64), 0.0)) * TIME_QUANTUM)
+
+
 @dataclass(frozen=True)
 class Normalizer:
-    """Per-column affine scaling of steps into model features, fitted on the training split.
+    """Per-column scaling of steps into model features, fitted on the training split.
 
-    Time columns and velocity are only divided by a scale, so a zero stays zero and an
-    absent tone slot (all zeros) stays all zeros in feature space. Pitch is represented as
-    frequency in Hz (the paper) or as the MIDI number, then standardised; absent slots get
-    feature 0 rather than the standardised value of 0 Hz.
+    * times (dt, length): ``time_feature`` "log" (default) is :func:`log_time`, then divided
+      by its std; "linear" divides seconds by their std (closest to the paper's raw ticks).
+      Either way 0 stays 0, so chords (dt = 0) survive;
+    * pitch: ``pitch_feature`` "midi" (default: log-frequency, one semitone is the same step
+      everywhere) or "frequency" (Hz, as the paper), standardised;
+    * velocity: standardised, like pitch (dividing by 127 made an error of 0.1 a jump of 13);
+    * onset: 1 where dt > 0 (a new onset), 0 for a tone struck with the previous one;
+    * presence (k > 1 only): 1 for a sounding slot, 0 for an absent one, whose other features
+      are 0. With k = 1 every step is a tone (real data have no absent tone).
+
+    Layout per step: [dt, onset, (length, pitch, velocity[, presence]) per slot].
+
+    Decoding (:meth:`inverse`) bounds what a model emits: times to [0, the training maximum],
+    velocity to the training range, pitch to 0..127; a sounding tone lasts at least one
+    quantum at velocity >= 1 (with k = 1 every step sounds).
     """
 
-    pitch_feature: str  # "frequency" or "midi"
+    pitch_feature: str  # "midi" or "frequency"
     dt_scale: float
     length_scale: float
     pitch_mean: float
     pitch_std: float
-    velocity_scale: float = float(MAX_VELOCITY)
+    time_feature: str = "log"  # "log" or "linear"
+    velocity_mean: float = 0.0
+    velocity_std: float = float(MAX_VELOCITY)
+    dt_max: float = float("inf")  # seconds
+    length_max: float = float("inf")
+    velocity_min: float = 1.0
+    velocity_max: float = float(MAX_VELOCITY)
 
     @classmethod
-    def fit(cls, events: np.ndarray, pitch_feature: str = "frequency") -> "Normalizer":
+    def fit(cls, events: np.ndarray, pitch_feature: str = "midi", time_feature: str = "log") -> "Normalizer":
         """Fit on training events (N, 4)."""
         if pitch_feature not in ("frequency", "midi"):
             raise ValueError(f"pitch_feature must be 'frequency' or 'midi', got {pitch_feature!r}")
+        if time_feature not in ("log", "linear"):
+            raise ValueError(f"time_feature must be 'log' or 'linear', got {time_feature!r}")
         ev = np.asarray(events, dtype=np.float64)
         pitch = ev[:, PITCH] if pitch_feature == "midi" else pitch_to_frequency(ev[:, PITCH])
+        warp = log_time if time_feature == "log" else np.asarray
 
         def scale(x: np.ndarray) -> float:
             s = float(np.std(x))
             return s if s > 0 else 1.0
 
-        return cls(pitch_feature=pitch_feature, dt_scale=scale(ev[:, DT]),
-                   length_scale=scale(ev[:, LENGTH]), pitch_mean=float(np.mean(pitch)),
-                   pitch_std=scale(pitch))
+        return cls(pitch_feature=pitch_feature, time_feature=time_feature,
+                   dt_scale=scale(warp(ev[:, DT])), length_scale=scale(warp(ev[:, LENGTH])),
+                   pitch_mean=float(np.mean(pitch)), pitch_std=scale(pitch),
+                   velocity_mean=float(np.mean(ev[:, VELOCITY])), velocity_std=scale(ev[:, VELOCITY]),
+                   dt_max=float(ev[:, DT].max()), length_max=float(ev[:, LENGTH].max()),
+                   velocity_min=float(ev[:, VELOCITY].min()), velocity_max=float(ev[:, VELOCITY].max()))
+
+    def _warp(self, seconds: np.ndarray) -> np.ndarray:
+        return log_time(seconds) if self.time_feature == "log" else np.asarray(seconds, dtype=np.float64)
+
+    def _unwarp(self, values: np.ndarray) -> np.ndarray:
+        return exp_time(values) if self.time_feature == "log" else quantize(np.maximum(values, 0.0))
 
     def transform(self, steps: np.ndarray, tones_per_step: int) -> np.ndarray:
-        """Raw steps (..., 1 + 3k) -> features (..., 1 + 3k) float32."""
+        """Raw steps (..., 1 + 3k) -> features (..., feature_width(k)) float32."""
+        k = tones_per_step
         st = np.asarray(steps, dtype=np.float64)
-        out = np.empty_like(st)
-        out[..., 0] = st[..., 0] / self.dt_scale
-        slots = st[..., 1:].reshape(*st.shape[:-1], tones_per_step, 3)
-        present = slots[..., 2] > 0
+        slots = st[..., 1:].reshape(*st.shape[:-1], k, 3)  # (..., k, [length, pitch, velocity])
+        present = slots[..., 2] > 0  # (..., k)
         pitch = slots[..., 1] if self.pitch_feature == "midi" else pitch_to_frequency(slots[..., 1])
-        feat = np.stack([slots[..., 0] / self.length_scale,
-                         np.where(present, (pitch - self.pitch_mean) / self.pitch_std, 0.0),
-                         slots[..., 2] / self.velocity_scale], axis=-1)
-        out[..., 1:] = feat.reshape(*st.shape[:-1], 3 * tones_per_step)
-        return out.astype(np.float32)
+        tone = np.stack([self._warp(slots[..., 0]) / self.length_scale,
+                         (pitch - self.pitch_mean) / self.pitch_std,
+                         (slots[..., 2] - self.velocity_mean) / self.velocity_std], axis=-1)
+        if k > 1:
+            tone = np.concatenate([tone * present[..., None], present[..., None]], axis=-1)
+        dt = self._warp(st[..., :1]) / self.dt_scale  # (..., 1); 0 for a chord
+        onset = (st[..., :1] > 0).astype(np.float64)
+        return np.concatenate([dt, onset, tone.reshape(*st.shape[:-1], -1)], axis=-1).astype(np.float32)
 
     def inverse(self, features: np.ndarray, tones_per_step: int) -> np.ndarray:
-        """Features (..., 1 + 3k) -> raw steps with continuous pitch; times and velocity clipped
-        to their valid ranges (a model can emit negative durations)."""
+        """Features (..., feature_width(k)) -> raw steps (..., 1 + 3k), continuous pitch, the
+        bounds of the class docstring applied; onset < 0.5 gives dt = 0 (a chord), presence
+        < 0.5 an absent slot (all zeros)."""
+        k = tones_per_step
         ft = np.asarray(features, dtype=np.float64)
-        out = np.empty_like(ft)
-        out[..., 0] = np.maximum(ft[..., 0] * self.dt_scale, 0.0)
-        slots = ft[..., 1:].reshape(*ft.shape[:-1], tones_per_step, 3)
+        slots = ft[..., 2:].reshape(*ft.shape[:-1], k, -1)  # (..., k, 3 or 4)
+        length = np.minimum(self._unwarp(slots[..., 0] * self.length_scale), self.length_max)
         pitch = slots[..., 1] * self.pitch_std + self.pitch_mean
         if self.pitch_feature == "frequency":
             pitch = frequency_to_pitch(pitch)
-        raw = np.stack([np.maximum(slots[..., 0] * self.length_scale, 0.0),
-                        np.clip(pitch, 0.0, 127.0),
-                        np.clip(slots[..., 2] * self.velocity_scale, 0.0, MAX_VELOCITY)], axis=-1)
-        out[..., 1:] = raw.reshape(*ft.shape[:-1], 3 * tones_per_step)
-        return out
+        velocity = np.clip(slots[..., 2] * self.velocity_std + self.velocity_mean,
+                           self.velocity_min, self.velocity_max)
+        # A sounding tone lasts at least one quantum at velocity >= 1 (else it would vanish).
+        length, velocity = np.maximum(length, TIME_QUANTUM), np.maximum(velocity, 1.0)
+        raw = np.stack([length, np.clip(pitch, 0.0, 127.0), velocity], axis=-1)  # (..., k, 3)
+        if k > 1:
+            raw = raw * (slots[..., 3:] >= 0.5)
+        # A new onset is at least one quantum after the previous one; otherwise a chord.
+        dt = np.clip(self._unwarp(ft[..., :1] * self.dt_scale), TIME_QUANTUM, max(self.dt_max, TIME_QUANTUM))
+        dt = np.where(ft[..., 1:2] >= 0.5, dt, 0.0)
+        return np.concatenate([dt, raw.reshape(*ft.shape[:-1], 3 * k)], axis=-1)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")

@@ -19,7 +19,7 @@ from .representation import Normalizer, events_to_notes, steps_to_events
 
 
 def decode(features: np.ndarray, normalizer: Normalizer, tones_per_step: int) -> list[np.ndarray]:
-    """Model output (B, L, 1 + 3k) -> one event array (N_i, 4) per song (absent tones dropped)."""
+    """Model output (B, L, feature_width(k)) -> one event array (N_i, 4) per song (absent tones dropped)."""
     raw = normalizer.inverse(features, tones_per_step)  # (B, L, 1 + 3k) seconds, pitch, velocity
     return [steps_to_events(r, tones_per_step) for r in raw]
 

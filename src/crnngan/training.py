@@ -9,6 +9,8 @@ Typical use (seed before building the module, so its initial weights follow the 
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -86,11 +88,11 @@ def fit(
     """Train ``module``, checkpointing every epoch into ``ckpt_dir``; resume if possible.
 
     ``ckpt_dir/last.ckpt`` is rewritten every epoch and ``best.ckpt`` keeps the epoch with the
-    lowest ``module.monitor``. When ``last.ckpt`` already exists the run continues from it
+    lowest ``module.monitor`` (a module without one, the GAN, has no best.ckpt). When ``last.ckpt`` already exists the run continues from it
     (weights, optimiser state, epoch and step counters), so an interrupted run is not restarted
     and a finished one returns at once. A ``last.ckpt`` of other settings (anything but
     ``model.epochs``, which may grow to extend a run) is refused with a ValueError.
-    Returns the callback of ``best.ckpt``.
+    Returns the callback of ``best.ckpt`` (of ``last.ckpt`` without a monitor).
     """
     if trainer.checkpoint_callbacks:
         raise ValueError("fit() adds its own ModelCheckpoint; build the Trainer with build_trainer()")
@@ -103,10 +105,13 @@ def fit(
     # improved, which would freeze last.ckpt once a GAN's validation loss stops falling.
     latest = ModelCheckpoint(dirpath=ckpt_dir, filename=last.stem, monitor=None, save_top_k=1,
                              every_n_epochs=1, enable_version_counter=False)
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
-                           save_top_k=1, every_n_epochs=1, enable_version_counter=False)
-    # Appended after construction because the monitored loss depends on the module.
-    trainer.callbacks.extend([latest, best])
+    trainer.callbacks.append(latest)
+    best = latest
+    if module.monitor is not None:
+        best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
+                               save_top_k=1, every_n_epochs=1, enable_version_counter=False)
+        # Appended after construction because the monitored loss depends on the module.
+        trainer.callbacks.append(best)
     trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)
     return best
 
@@ -150,3 +155,30 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> G
     if name not in _MODULES:
         raise ValueError(f"{path} is not a crnngan checkpoint (module {name!r})")
     return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True)
+
+
+RUN_STATE = "run.json"
+
+
+def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:
+    """Prepare a training stage's output folder; returns its run state, to be saved with
+    :func:`save_run_state`: ``{"fingerprint", "run_id"?, "completed"?}``.
+
+    The folder is resumed (its checkpoints and MLflow run kept) only for a run of the same
+    ``fingerprint`` (settings, data and code) that did not finish: an interrupted run goes on
+    where it stopped. A run of other settings, and a finished one that DVC runs again (``dvc
+    repro -f``, e.g. to measure run-to-run variance), start afresh in an empty folder and a
+    new MLflow run; resuming a finished run would hand back the old model without training.
+    """
+    out = Path(out_dir)
+    state_file = out / RUN_STATE
+    state = json.loads(state_file.read_text()) if state_file.exists() else {}
+    if state.get("fingerprint") != fingerprint or state.get("completed"):
+        shutil.rmtree(out, ignore_errors=True)
+        state = {"fingerprint": fingerprint}
+    out.mkdir(parents=True, exist_ok=True)
+    return state
+
+
+def save_run_state(out_dir: str | Path, state: Mapping[str, Any]) -> None:
+    (Path(out_dir) / RUN_STATE).write_text(json.dumps(dict(state), indent=2) + "\n")

@@ -8,12 +8,14 @@ objective. Each trial trains that model with the sampled values and scores it on
 Objective ``closeness`` (default, lower is better). Generate ``closeness_songs`` songs of one
 training-window length from a fixed seed, decode them, and compute the paper's six Figure-3
 statistics per song (:func:`crnngan.sampling.song_table`). Real music is measured the same way
-on ``real_windows`` validation windows holding as many events as the median generated song
-(:func:`crnngan.evaluation.real_windows`). Per statistic the distance is
+on ``real_windows`` validation windows of as many steps as were generated
+(:func:`crnngan.evaluation.step_windows`), never of a length taken from the model's output; a
+model whose median song holds under half the real tone count scores ``CAP``, so emitting
+near-empty songs cannot pay. Per statistic the distance is
 ``|mean_gen - mean_val| / (std_val + EPS)``, capped at ``CAP`` real standard deviations; a
 statistic that no generated song defines (e.g. all songs empty) counts as ``CAP``. The
 objective is the mean over statistics, so it is always finite and one degenerate statistic
-cannot swamp the rest. ``val_loss`` instead takes the model's monitored validation loss
+cannot swamp the rest. ``val_loss`` instead takes the model's teacher-forced validation loss
 (``val_pretrain_loss`` for a GAN, ``val_loss`` for the baseline). Either is reported after every
 epoch, so a :class:`~optuna.pruners.MedianPruner` can stop a poor trial early. Extra
 objectives (``closeness``, ``val_loss``, ``train_time_s``) turn the study multi-objective;
@@ -80,10 +82,10 @@ from tqdm import tqdm
 from crnngan import tracking
 from crnngan.config import ConfigError, ModelConfig, Params, as_dict, build, parse_params
 from crnngan.dataset import SongSet
-from crnngan.evaluation import real_windows
+from crnngan.evaluation import short_song_threshold, step_windows
 from crnngan.metrics import FIGURE3
 from crnngan.modules import total_epochs
-from crnngan.representation import Normalizer
+from crnngan.representation import Normalizer, events_to_steps
 from crnngan.sampling import decode, song_table
 from crnngan.training import fit, prepare
 
@@ -262,8 +264,8 @@ class Closeness:
         self.val_songs, self.normalizer, self.k = val_songs, normalizer, tones_per_step
         self.count, self.windows, self.seed = count, windows, seed
         self.table_kwargs = {"tolerance": tolerance, "legacy": legacy}
-        self.longest = max(len(s) for s in val_songs)
-        self._real: dict[int, dict[str, tuple[float, float]]] = {}  # window events -> stat -> (mean, std)
+        # steps -> (stat -> (mean, std), tones a song needs not to be short)
+        self._real: dict[int, tuple[dict[str, tuple[float, float]], float]] = {}
 
     @classmethod
     def from_data(cls, data_dir: str | Path, params: Params, cfg: TuneConfig) -> Closeness:
@@ -273,22 +275,26 @@ class Closeness:
                    cfg.closeness_songs, cfg.real_windows, cfg.seed,
                    params.evaluate.polyphony_tolerance, params.evaluate.legacy)
 
-    def _real_stats(self, events: int) -> dict[str, tuple[float, float]]:
-        if events not in self._real:
-            windows = real_windows(self.val_songs, events, self.windows, self.seed)
+    def _real_stats(self, steps: int) -> tuple[dict[str, tuple[float, float]], float]:
+        if steps not in self._real:
+            longest = max(len(events_to_steps(s, self.k)) for s in self.val_songs)
+            windows = step_windows(self.val_songs, self.k, min(steps, longest), self.windows, self.seed)
             table = song_table(windows, **self.table_kwargs)
-            self._real[events] = {s: (float(np.nanmean(table[s])), float(np.nanstd(table[s], ddof=1)))
-                                  for s in FIGURE3 if np.isfinite(table[s]).sum() > 1}
-        return self._real[events]
+            self._real[steps] = ({s: (float(np.nanmean(table[s])), float(np.nanstd(table[s], ddof=1)))
+                                  for s in FIGURE3 if np.isfinite(table[s]).sum() > 1},
+                                 short_song_threshold(windows))
+        return self._real[steps]
 
-    def score(self, songs: list[np.ndarray]) -> float:
-        """Mean capped distance of ``songs`` to real windows of their median length."""
-        median = int(np.rint(np.median([len(s) for s in songs])))
-        if median == 0:
+    def score(self, songs: list[np.ndarray], steps: int) -> float:
+        """Mean capped distance of ``songs`` of ``steps`` steps to real windows of as many
+        steps; CAP when their median song is short (under half the real tone count), so
+        near-empty songs can never look close."""
+        real, minimum = self._real_stats(steps)
+        if np.median([len(s) for s in songs]) < max(minimum, 1):
             return CAP
         gen = song_table(songs, **self.table_kwargs)
         distances = []
-        for stat, (mean, std) in self._real_stats(min(median, self.longest)).items():
+        for stat, (mean, std) in real.items():
             values = gen[stat][np.isfinite(gen[stat])]
             distances.append(min(abs(values.mean() - mean) / (std + EPS), CAP) if values.size else CAP)
         return float(np.mean(distances))
@@ -296,7 +302,7 @@ class Closeness:
     def __call__(self, module: pl.LightningModule, length: int) -> float:
         """Closeness of ``module``'s songs of ``length`` steps (fixed seed: comparable across epochs)."""
         features = module.generate(self.count, length, seed=self.seed).float().cpu().numpy()
-        return self.score(decode(features, self.normalizer, self.k))
+        return self.score(decode(features, self.normalizer, self.k), length)
 
 
 class TrialReporter(pl.Callback):
@@ -330,9 +336,9 @@ def _measure(name: str, closeness: Closeness | None) -> Callable[[pl.Trainer, pl
 
 
 def _val_loss(trainer: pl.Trainer, module: pl.LightningModule) -> float:
-    if module.monitor not in trainer.callback_metrics:
-        raise ValueError(f"{module.monitor} was not logged: is the validation split empty?")
-    return float(trainer.callback_metrics[module.monitor])
+    if module.validation_loss not in trainer.callback_metrics:
+        raise ValueError(f"{module.validation_loss} was not logged: is the validation split empty?")
+    return float(trainer.callback_metrics[module.validation_loss])
 
 
 @dataclass(frozen=True)

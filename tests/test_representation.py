@@ -1,0 +1,80 @@
+"""The model representation: log-time warp, MIDI-number pitch, bounded decoding, presence."""
+
+import numpy as np
+import pytest
+
+from crnngan.constants import TIME_QUANTUM
+from crnngan.representation import (
+    Normalizer,
+    events_to_steps,
+    exp_time,
+    feature_width,
+    log_time,
+    notes_to_events,
+    steps_to_events,
+)
+
+
+def test_log_time_keeps_zero_and_inverts_exactly_on_the_grid():
+    assert log_time(np.array([0.0]))[0] == 0.0  # a chord's dt = 0 stays 0
+    assert log_time(np.array([TIME_QUANTUM]))[0] == pytest.approx(np.log(2))  # one tick
+    ticks = np.concatenate([np.arange(0, 5000), np.array([10**5, 768 * 163.5, 10**6])])
+    seconds = ticks * TIME_QUANTUM
+    np.testing.assert_array_equal(exp_time(log_time(seconds)), seconds)
+    # A model's value a little off the grid decodes to the nearest tick, never below 0.
+    assert exp_time(np.array([np.log(2) + 1e-3]))[0] == TIME_QUANTUM
+    assert exp_time(np.array([-3.0]))[0] == 0.0
+
+
+def test_feature_width():
+    assert (feature_width(1), feature_width(3)) == (5, 14)
+
+
+# Two onsets: a C major triad (dt 0 inside the chord), then E4 alone 0.5 s later.
+NOTES = (np.array([0.0, 0.0, 0.0, 0.5]), np.array([1.0, 1.0, 1.0, 0.75]),
+         np.array([60, 64, 67, 64]), np.array([80, 70, 60, 90]))
+
+
+@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("time_feature, pitch_feature", [("log", "midi"), ("linear", "frequency")])
+def test_transform_inverse_round_trip(k, time_feature, pitch_feature):
+    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    norm = Normalizer.fit(events, pitch_feature, time_feature)
+    steps = events_to_steps(events, k)
+    feats = norm.transform(steps, k)
+    assert feats.shape == (len(steps), feature_width(k))
+    back = norm.inverse(feats, k)
+    np.testing.assert_allclose(back, steps, atol=1e-4)
+    np.testing.assert_array_equal(back[:, 0], steps[:, 0])  # times land exactly on the grid
+    np.testing.assert_array_equal(steps_to_events(back, k)[:, 2].round(), events[:, 2])
+
+
+def test_presence_column_for_several_tones_per_step():
+    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    norm = Normalizer.fit(events)
+    feats = norm.transform(events_to_steps(events, 3), 3)  # (2 steps, 14)
+    presence = feats[:, 5::4]  # (steps, slots): [dt, onset, (length, pitch, velocity, presence) x 3]
+    np.testing.assert_array_equal(presence, [[1, 1, 1], [1, 0, 0]])
+    np.testing.assert_array_equal(feats[:, 1], [0, 1])  # onset: the song's start, then a new onset
+    # An absent slot is all zeros, presence included.
+    np.testing.assert_array_equal(feats[1, 6:], np.zeros(8))
+    # Decoding thresholds presence at 0.5.
+    soft = feats.copy()
+    soft[1, 9] = 0.6  # slot 2 of step 2 now "sounds" (with the zero features' tone)
+    soft[0, 13] = 0.4  # slot 3 of step 1 is dropped
+    out = steps_to_events(norm.inverse(soft, 3), 3)
+    assert len(out) == 4 and sorted(out[:, 2].round().tolist()) == sorted([60.0, 64.0, 64.0, round(norm.pitch_mean)])
+
+
+def test_decoding_is_bounded_by_the_training_data():
+    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    norm = Normalizer.fit(events)
+    # [dt, onset, length, pitch, velocity]
+    wild = np.array([[100.0, 1.0, 100.0, 0.0, 40.0], [-100.0, 1.0, -100.0, 0.0, -40.0],
+                     [100.0, 0.4, 0.0, 0.0, 0.0]])
+    raw = norm.inverse(wild, 1)
+    assert raw[0, 0] == norm.dt_max == 0.5 and raw[0, 1] == norm.length_max == 1.0
+    # A new onset is at least one quantum after the last, and a tone lasts at least one.
+    assert raw[1, 0] == TIME_QUANTUM and raw[1, 1] == TIME_QUANTUM
+    assert (raw[0, 3], raw[1, 3]) == (90.0, 60.0)  # the training velocity range
+    assert raw[2, 0] == 0.0  # onset flag below 0.5: a chord member, whatever dt says
