@@ -7,12 +7,13 @@ STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
 WORKERS ?= 1
 ARGS ?=
+SEEDS ?= 1 2 3
 export DVC_NO_ANALYTICS := 1
 export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper test bench tune tune-apply ui clean
+.PHONY: help setup repro paper seeds seeds-show test bench tune tune-apply ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ repro: setup  ## run the whole pipeline (dvc repro) on params.yaml and the embed
 
 paper: setup  ## train the paper's configuration (configs/paper.yaml) as DVC experiment "paper" (GPU)
 	eval "$(VENV)/bin/dvc exp run -n paper $$($(PY) -m crnngan.overlay configs/paper.yaml)"
+
+seeds: setup  ## the pipeline for SEEDS (default 1 2 3) as queued DVC experiments, then their spread
+	$(PY) pipelines/seeds.py run $(SEEDS)
+
+seeds-show: setup  ## each seed experiment's figures per model, with mean and std
+	$(PY) pipelines/seeds.py show
 
 test: setup  ## run the test suite (what CI runs)
 	$(PY) -m pytest

@@ -54,3 +54,28 @@ def drum_file(path: Path, with_piano: bool = True) -> Path:
     drums = [(i * 240, i * 240 + 60, 36, 100) for i in range(8)]
     tracks = [drums] + ([[(0, 480, 60, 80), (480, 960, 64, 80)]] if with_piano else [])
     return write_midi(path, tracks, drum_tracks=(0,))
+
+
+def mido_file(path: Path, tracks: list[list[tuple[str, int, int]]], tpb: int = 480) -> Path:
+    """A MIDI file written with mido alone, for tempo events in any track: per track a list of
+    (kind, absolute tick, value): ("tempo", tick, bpm) or ("note", tick, pitch), each note a
+    quarter note at velocity 64."""
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=tpb)
+    for events in tracks:
+        msgs = []
+        for kind, tick, value in events:
+            if kind == "tempo":
+                msgs.append((tick, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(value))))
+            else:
+                msgs.append((tick, 2, mido.Message("note_on", note=value, velocity=64)))
+                msgs.append((tick + tpb, 1, mido.Message("note_off", note=value, velocity=0)))
+        track, now = mido.MidiTrack(), 0
+        for tick, _, msg in sorted(msgs, key=lambda m: m[:2]):
+            track.append(msg.copy(time=tick - now))
+            now = tick
+        midi.tracks.append(track)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    midi.save(str(path))
+    return path

@@ -40,6 +40,24 @@ def test_bad_files_are_reported_not_fatal(tmp_path):
                        "gap.mid": "absurd"}
     assert r["files_seen"] == 8 and r["files_used"] == 1 and r["files_skipped"] == 7
     assert all(s["detail"] for s in r["skipped"])
+    # The manifest names every file once, sorted, with its outcome.
+    assert [(m["file"], m["outcome"], m["reason"]) for m in ds.manifest] == sorted(
+        [("good.mid", "used", ""), *((f, "skipped", why) for f, why in reasons.items())])
+    (good,) = [m for m in ds.manifest if m["outcome"] == "used"]
+    assert (good["split"], good["notes"], good["events"]) == ("train", 8, 8)  # the 8-note scale
+
+
+def test_manifest_file_changes_one_line_per_added_file(tmp_path):
+    for i in range(4):
+        melody(tmp_path / "midi" / f"s{i}.mid", 50 + 3 * i)
+    save_dataset(build_dataset(tmp_path / "midi", CFG), tmp_path / "a")
+    melody(tmp_path / "midi" / "s9.mid", 70)
+    save_dataset(build_dataset(tmp_path / "midi", CFG), tmp_path / "b")
+    before = (tmp_path / "a" / "manifest.csv").read_text().splitlines()
+    after = (tmp_path / "b" / "manifest.csv").read_text().splitlines()
+    assert before[0] == "file,outcome,split,notes,events,reason,detail"
+    assert sorted(set(after) - set(before)) == [after[-1]] and set(before) <= set(after)
+    assert after[-1].startswith("s9.mid,used,") and len(after) == len(before) + 1
 
 
 def test_too_many_notes_is_absurd(tmp_path):

@@ -71,10 +71,12 @@ def test_batch_mean_matching_ignores_which_sample_is_which():
 
 
 def test_batch_moments_charge_a_collapsed_generator_the_real_spread():
-    real = torch.tensor([[[1.0, 2.0]], [[-1.0, -2.0]]])  # mean 0, std (sqrt 2, 2 sqrt 2)
+    real = torch.tensor([[[1.0, 2.0]], [[-1.0, -2.0]]])  # mean 0, population std (1, 2)
     collapsed = torch.zeros(2, 1, 2)  # one "average" sequence for every z: the mean is met
     assert feature_matching_loss(real, collapsed, "batch_mean").item() == 0.0
-    assert feature_matching_loss(real, collapsed, "batch_moments").item() == pytest.approx((2.0 + 8.0) / 2)
+    assert feature_matching_loss(real, collapsed, "batch_moments").item() == pytest.approx((1.0 + 4.0) / 2)
+    # A batch of one sequence (an epoch's last) has spread 0, not NaN.
+    assert feature_matching_loss(real[:1], collapsed[:1], "batch_moments").item() == pytest.approx((1 + 4) / 2)
 
 
 def test_feature_matching_gradient_reaches_fake_only_path():

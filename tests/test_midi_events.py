@@ -9,7 +9,7 @@ from crnngan.constants import TIME_QUANTUM
 from crnngan.midi_io import MidiReadError, read_notes, write_notes
 from crnngan.representation import (events_to_notes, events_to_steps, notes_to_events,
                                     steps_to_events)
-from midi_fixtures import chord_file, drum_file, scale_file, tempo_change_file, write_midi
+from midi_fixtures import chord_file, drum_file, mido_file, scale_file, tempo_change_file, write_midi
 
 
 def events_of(path: Path, **kw) -> np.ndarray:
@@ -115,3 +115,35 @@ def test_empty_step_carries_its_dt():
     steps = np.array([[0, 1, 60, 80], [0.5, 1, 62, 0], [0.5, 1, 64, 80]], np.float32)
     ev = steps_to_events(steps, 1)
     assert ev[:, 0].tolist() == [0.0, 1.0] and ev[:, 2].tolist() == [60, 64]
+
+
+def test_tempo_change_survives_a_restated_tempo_in_another_track(tmp_path):
+    # Track 0: 120 BPM, then 60 BPM from tick 960. Track 1 restates 120 BPM at tick 0 (as
+    # sequencer exports do) and plays quarter notes at ticks 0, 960 and 1440. miditoolkit's
+    # own loader restarts its tempo list at track 1's tick-0 event and reads 0, 1.0, 1.5 s.
+    path = mido_file(tmp_path / "restated.mid", [[("tempo", 0, 120), ("tempo", 960, 60)],
+                                                 [("tempo", 0, 120), ("note", 0, 60), ("note", 960, 62),
+                                                  ("note", 1440, 64)]])
+    notes = read_notes(path)
+    np.testing.assert_allclose(notes.onsets, [0.0, 1.0, 2.0])  # 1440: 1 s + 480 ticks at 60 BPM
+    np.testing.assert_allclose(notes.ends - notes.onsets, [0.5, 1.0, 1.0])
+
+
+def test_tempo_changes_in_a_later_track(tmp_path):
+    # No tempo in track 0 (MIDI's default 120 BPM holds); track 1 changes to 60 at tick 480
+    # and back to 120 at tick 1440 (and, for the tie rule, sets 90 then 120 at tick 1440).
+    path = mido_file(tmp_path / "later.mid", [[("note", 0, 48)],
+                                              [("tempo", 480, 60), ("tempo", 1440, 90), ("tempo", 1440, 120),
+                                               ("note", 960, 60), ("note", 1920, 62)]])
+    notes = read_notes(path)
+    # 960: 480 ticks at 120 (0.5 s) + 480 at 60 (1 s) = 1.5 s; 1920: 0.5 + 960 at 60 (2 s) +
+    # 480 at 120 (0.5 s) = 3.0 s; had 90 BPM won the tie, 3.17 s.
+    np.testing.assert_allclose(notes.onsets, [0.0, 1.5, 3.0])
+    assert notes.pitches.tolist() == [48, 60, 62]
+
+
+def test_a_tempo_change_is_not_a_duplicate_of_its_one_tempo_twin(tmp_path):
+    notes = [("note", t, p) for t, p in ((0, 60), (960, 62), (1920, 64))]
+    changed = read_notes(mido_file(tmp_path / "a.mid", [[("tempo", 0, 120), ("tempo", 960, 60)], notes]))
+    constant = read_notes(mido_file(tmp_path / "b.mid", [[("tempo", 0, 120)], [("tempo", 0, 120), *notes]]))
+    assert not np.array_equal(changed.onsets, constant.onsets)

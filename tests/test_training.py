@@ -392,3 +392,14 @@ def test_gan_samples_differ_from_each_other(tmp_path, data_dir):
     sequences = {tuple(np.rint(s[:, 2]).astype(int)) for s in songs}
     assert len(sequences) == 8
     assert np.mean([len(np.unique(np.rint(s[:, 2]))) for s in songs]) >= 3
+
+
+def test_the_game_starts_with_fresh_adam_moments_for_g(tmp_path):
+    # 2 pretraining batches, then 2 adversarial ones: G's Adam state restarts at the phase
+    # boundary, so its step count is the adversarial steps only; D's counts its own.
+    cfg = tiny(pretrain_epochs=1, epochs=1, optimizer="adam")
+    _, module, _, _ = train(cfg, tmp_path, batches=2)
+    opt_g, opt_d = module.trainer.optimizers
+    steps = {int(state["step"]) for state in opt_g.state.values()}
+    assert steps == {2} and {int(state["step"]) for state in opt_d.state.values()} == {2}
+    assert opt_g.param_groups[0]["lr"] == cfg.lr_g

@@ -7,15 +7,17 @@ On-disk layout written by :func:`save_dataset` (no pickles; ``np.load(allow_pick
   (S,) str, ``content_hash`` (S,) str;
 * ``normalizer.json``: the :class:`~crnngan.representation.Normalizer` fitted on train;
 * ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, feature_width(k)) float32
-  for every ``tones_per_step`` k that a model uses.
+  for every ``tones_per_step`` k that a model uses;
+* ``manifest.csv``: one row per input file, used (split, notes, events) or skipped (reason).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import multiprocessing as mp
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -54,6 +56,7 @@ class FileResult:
     reason: str = ""
     detail: str = ""
     drum_notes: int = 0
+    notes: int = 0  # tones read (events: after merging a pitch struck twice at one onset)
 
 
 def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
@@ -80,7 +83,7 @@ def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
         return FileResult(path, reason="absurd", detail=f"{end:.0f} s long")
     if len(events) < cfg.min_notes:
         return FileResult(path, reason="too-few-notes", detail=f"{len(events)} < {cfg.min_notes}")
-    return FileResult(path, events=events, drum_notes=notes.drum_notes)
+    return FileResult(path, events=events, drum_notes=notes.drum_notes, notes=len(notes))
 
 
 def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:
@@ -189,12 +192,35 @@ class NoUsableMidiError(RuntimeError):
     """The input folder holds no MIDI file that survives preprocessing."""
 
 
+MANIFEST_FIELDS = ("file", "outcome", "split", "notes", "events", "reason", "detail")
+
+
+def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[str, str]],
+                  root: Path) -> list[dict[str, str | int]]:
+    """One row per input file, sorted by path: ``used`` (split, notes, events) or ``skipped``
+    (reason, detail). A file added to the input adds one row and changes no other."""
+    split_of = dict(zip(songs.names.tolist(), songs.split.tolist()))
+    why = {s["file"]: s for s in skipped}
+    rows = []
+    for r in results:
+        name = os.path.relpath(r.path, root)
+        if name in split_of:
+            rows.append({"file": name, "outcome": "used", "split": SPLITS[split_of[name]], "notes": r.notes,
+                         "events": len(r.events), "reason": "", "detail": ""})
+        else:
+            rows.append({"file": name, "outcome": "skipped", "split": "", "notes": r.notes,
+                         "events": 0 if r.events is None else len(r.events), "reason": why[name]["reason"],
+                         "detail": why[name]["detail"]})
+    return sorted(rows, key=lambda row: row["file"])
+
+
 @dataclass
 class Dataset:
     songs: SongSet
     normalizer: Normalizer
     segments: dict[int, dict[str, np.ndarray]]  # tones_per_step -> split -> (n, L, feature_width(k))
     report: dict
+    manifest: list[dict[str, str | int]] = field(default_factory=list)  # file_manifest rows
 
 
 def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
@@ -260,7 +286,7 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
         },
         "normalizer": normalizer.__dict__,
     }
-    return Dataset(songs, normalizer, segments, report)
+    return Dataset(songs, normalizer, segments, report, file_manifest(results, songs, skipped, root))
 
 
 def save_dataset(ds: Dataset, out_dir: str | Path) -> None:
@@ -274,3 +300,7 @@ def save_dataset(ds: Dataset, out_dir: str | Path) -> None:
     for k, seg in ds.segments.items():
         np.savez(out / f"segments_k{k}.npz", **seg)
     (out / "preprocess_report.json").write_text(json.dumps(ds.report, indent=2) + "\n")
+    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(ds.manifest)

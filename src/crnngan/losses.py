@@ -66,7 +66,8 @@ def feature_matching_loss(feat_real: Tensor, feat_fake: Tensor, form: str = "bat
     if form in ("batch_mean", "batch_moments"):
         loss = (real.mean(0) - fake.mean(0)).pow(2).mean()
         if form == "batch_moments":
-            loss = loss + (real.std(0) - fake.std(0)).pow(2).mean()
+            # Population std (correction 0): defined for the 1-sequence last batch of an epoch.
+            loss = loss + (real.std(0, correction=0) - fake.std(0, correction=0)).pow(2).mean()
         return loss
     if form == "paired":
         diff = real - fake

@@ -6,8 +6,10 @@ so the rest of the package never depends on a file's ticks-per-beat or tempo map
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -67,16 +69,46 @@ def ticks_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_bpm: np.n
     return starts[seg] + (ticks - tempo_ticks[seg]) * sec_per_tick[seg]
 
 
+def merged_tempo_map(mido_file: Any) -> list[tuple[int, float]]:
+    """(tick, bpm) of every ``set_tempo`` of every track, sorted by tick; of several changes at
+    one tick the last (in track, then event order) wins. Event times must be absolute.
+
+    miditoolkit 1.0.1's own loader walks the tracks in order, restarts the whole list at any
+    tick-0 ``set_tempo`` and drops a change equal to the last one *seen*: a tempo track with a
+    change at tick 960, followed by a track restating the first tempo at tick 0 (common in
+    sequencer exports), was read at one constant tempo.
+    """
+    import mido
+
+    at: dict[int, float] = {}
+    for track in mido_file.tracks:
+        for event in track:
+            if event.type == "set_tempo":
+                at[int(event.time)] = float(mido.tempo2bpm(event.tempo))
+    return sorted(at.items())
+
+
+@functools.cache
+def _midi_file_class() -> type:
+    """miditoolkit's MidiFile with the tempo map of :func:`merged_tempo_map` (one parse)."""
+    import miditoolkit  # imported lazily: it monkeypatches mido on import
+
+    class MidiFile(miditoolkit.MidiFile):
+        @staticmethod
+        def _load_tempo_changes(mido_obj: Any) -> list[Any]:
+            return [miditoolkit.TempoChange(bpm, tick) for tick, bpm in merged_tempo_map(mido_obj)]
+
+    return MidiFile
+
+
 def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
-    """Read every tone of a MIDI file, honouring its tempo map.
+    """Read every tone of a MIDI file, honouring its tempo map (:func:`merged_tempo_map`).
 
     Raises :class:`MidiReadError` with a reason code (``unreadable``, ``absurd``,
     ``no-notes``, ``drum-only``) instead of any parser exception.
     """
-    import miditoolkit  # imported lazily: it monkeypatches mido on import
-
     try:
-        midi = miditoolkit.MidiFile(str(path))
+        midi = _midi_file_class()(str(path))
     except Exception as exc:  # noqa: BLE001 - any parser failure means an unusable file
         raise MidiReadError("unreadable", f"{type(exc).__name__}: {exc}") from exc
     if midi.ticks_per_beat <= 0:
@@ -94,7 +126,7 @@ def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
         raise MidiReadError("no-notes", "the file contains no note")
     arr = np.asarray(raw, dtype=np.int64)  # (N, 4) ticks, ticks, pitch, velocity
 
-    changes = sorted((tc.time, tc.tempo) for tc in midi.tempo_changes)  # unsorted across tracks
+    changes = [(tc.time, tc.tempo) for tc in midi.tempo_changes]  # sorted, one per tick
     tempo_ticks = np.asarray([t for t, _ in changes], dtype=np.int64)
     tempo_bpm = np.asarray([b for _, b in changes], dtype=np.float64)
     if np.any(tempo_bpm <= 0) or not np.all(np.isfinite(tempo_bpm)):

@@ -326,8 +326,13 @@ class GANModule(_GeneratorModule):
         # G's rate follows the phase (set from the epoch, so a resumed run gets it right too).
         pretraining = self.current_epoch < self.cfg.pretrain_epochs
         lr = self.cfg.lr_pretrain if pretraining and self.cfg.lr_pretrain > 0 else self.cfg.lr_g
-        for group in self.trainer.optimizers[0].param_groups:
+        opt_g = self.trainer.optimizers[0]
+        for group in opt_g.param_groups:
             group["lr"] = lr
+        if self.current_epoch == self.cfg.pretrain_epochs > 0:
+            # The game is another objective: Adam's moment estimates of the pretraining loss
+            # would scale G's first adversarial steps by gradients it no longer follows.
+            opt_g.state.clear()
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         x = self._begin_step(batch)  # (B, T, F)

@@ -1,0 +1,102 @@
+"""Several seeds as DVC experiments: run them through DVC's queue, then show their spread.
+
+    python pipelines/seeds.py run 1 2 3     # dvc exp run --queue -n seed-N -S seed=N, dvc queue start, wait
+    python pipelines/seeds.py show          # each seed's figures per model, then mean and std
+
+A GAN's figures swing with the seed, so a recipe is judged on several. `run` queues one
+experiment per seed (the whole pipeline with ``seed`` overridden) and waits for DVC's queue
+worker to finish them one after the other; `show` reads every experiment of the current
+commit (``dvc.api.exp_show``) and prints, per model, each seed's key statistics and the
+collapse verdict, then their mean and standard deviation over the seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from crnngan.config import MODEL_NAMES
+
+log = logging.getLogger("seeds")
+# metrics/<model>.json paths shown, with their column labels.
+COLUMNS = {"stats.unique_tones.mean": "unique", "stats.tone_span.mean": "span",
+           "stats.scale_consistency.mean": "scale", "stats.polyphony.mean": "poly",
+           "stats.num_tones.mean": "tones", "diversity.distinct_share": "distinct",
+           "diversity.songs_with_8_pitches": ">=8 pitches", "collapsed": "collapsed"}
+
+
+def run(seeds: Sequence[int]) -> int:
+    for seed in seeds:
+        subprocess.run(["dvc", "exp", "run", "--queue", "-n", f"seed-{seed}", "-S", f"seed={seed}"], check=True)
+    subprocess.run(["dvc", "queue", "start", "-j", "1"], check=True)
+    started = time.monotonic()
+    while True:
+        status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
+        busy = [line for line in status.splitlines() if " Queued " in line or " Running " in line]
+        if not busy:
+            break
+        log.info("%d of %d experiments still queued or running (%.0f min)", len(busy), len(seeds),
+                 (time.monotonic() - started) / 60)
+        time.sleep(60)
+    failed = [line for line in status.splitlines() if " Failed " in line]
+    for line in failed:
+        log.error("failed: %s (dvc queue logs <name> tells why)", line.strip())
+    return 1 if failed else 0
+
+
+def metric(row: Mapping[str, Any], model: str, path: str) -> float:
+    """The value of metrics/<model>.json's ``path`` in an exp_show row (NaN if absent).
+
+    exp_show names a metric ``<file>:<path>`` when several files hold the same path."""
+    for key, value in row.items():
+        if key.endswith(f"{model}.json:{path}"):
+            return float(value) if isinstance(value, (int, float)) else float("nan")
+    return float("nan")
+
+
+def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Per model: one line per seed's experiment, then the mean and std over them."""
+    done = [r for r in rows if r.get("Experiment") and r.get("State") in (None, "Success")
+            and isinstance(r.get("seed"), int)]
+    if not done:
+        return "no finished experiment with a seed param: run `python pipelines/seeds.py run 1 2 3` first"
+    lines = []
+    header = f"{'':12}" + "".join(f"{label:>12}" for label in COLUMNS.values())
+    for model in MODEL_NAMES:
+        lines += ["", model, header]
+        values = np.array([[metric(r, model, path) for path in COLUMNS] for r in done])  # (seeds, columns)
+        for r, row in zip(done, values):
+            lines.append(f"{'seed ' + str(r['seed']):12}" + "".join(f"{v:>12.3g}" for v in row))
+        with np.errstate(all="ignore"):
+            mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0, ddof=1)
+        lines.append(f"{'mean':12}" + "".join(f"{v:>12.3g}" for v in mean))
+        lines.append(f"{'std':12}" + "".join(f"{v:>12.3g}" for v in std))
+    return "\n".join(lines[1:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="queue one experiment per seed and run them")
+    run_p.add_argument("seeds", nargs="+", type=int)
+    sub.add_parser("show", help="each seed's figures and their spread")
+    args = ap.parse_args(argv)
+    if args.command == "run":
+        if run(args.seeds):
+            return 1
+    import dvc.api
+
+    print(seed_table(dvc.api.exp_show()))
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""pipelines/seeds.py: each seed's figures and their spread, from dvc.api.exp_show rows."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_stage():
+    spec = importlib.util.spec_from_file_location("seeds_stage", REPO / "pipelines" / "seeds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seed_table_lists_each_seed_and_the_spread():
+    seeds = load_stage()
+    rows = [{"Experiment": None, "rev": "workspace", "seed": 42},  # the workspace: not a seed run
+            *({"Experiment": f"seed-{s}", "rev": "abc", "State": "Success", "seed": s,
+               "metrics/crnngan.json:stats.unique_tones.mean": u,
+               "metrics/baseline.json:stats.unique_tones.mean": 6.0}
+              for s, u in ((1, 10.0), (2, 14.0)))]
+    assert seeds.metric(rows[1], "crnngan", "stats.unique_tones.mean") == 10.0
+    assert np.isnan(seeds.metric(rows[1], "crnngan3", "stats.unique_tones.mean"))
+    table = seeds.seed_table(rows).splitlines()
+    gan = table[table.index("crnngan") + 2:table.index("crnngan") + 6]
+    assert [line.split()[:2] for line in gan] == [["seed", "1"], ["seed", "2"], ["mean", "12"], ["std", "2.83"]]
+    assert "no finished experiment" in seeds.seed_table(rows[:1])
