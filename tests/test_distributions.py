@@ -79,8 +79,9 @@ def test_identical_distance_samples_overlap_fully():
 def test_disjoint_distance_samples_do_not_overlap():
     rng = np.random.default_rng(2)
     result = D.compare_distance_samples(rng.normal(1, 0.1, 400), rng.normal(5, 0.1, 400))
-    # 40 pooled stds apart: the kernels underflow to 0 long before they meet.
-    assert result["oa"] < 1e-9 and result["kld"] > 100
+    # 40 pooled stds apart: the kernels underflow to 0 long before they meet. KLD stays
+    # finite (smoothing): about log(grid / SMOOTHING), here log(512 / 1e-6) = 20.1.
+    assert result["oa"] < 1e-9 and 15 < result["kld"] < math.log(D._GRID_MAX / D.SMOOTHING)
     half = D.compare_distance_samples(rng.normal(1, 0.5, 400), rng.normal(1.5, 0.5, 400))
     # One std apart: OA of two unit normals one std apart is 2 Phi(-1/2) = 0.62.
     assert 0.5 < half["oa"] < 0.75 and 0 < half["kld"] < 1
@@ -88,11 +89,14 @@ def test_disjoint_distance_samples_do_not_overlap():
 
 def test_point_masses():
     spread = np.linspace(0.0, 1.0, 50)
-    # Both constant: no kernel; same value -> OA 1, KLD 0, else OA 0, KLD inf.
+    # Both constant: no kernel; same value -> OA 1, KLD 0, else OA 0 and the KLD of two
+    # disjoint two-point densities smoothed by 1e-6: (1 - e/2) log((1 - e/2) / (e/2)) + ...
     same = D.compare_distance_samples(np.zeros(6), np.zeros(4))
     apart = D.compare_distance_samples(np.zeros(6), np.ones(4))
     assert same == {"oa": 1.0, "kld": 0.0, "degenerate": True}
-    assert apart == {"oa": 0.0, "kld": math.inf, "degenerate": True}
+    e = D.SMOOTHING
+    hi, lo = 1 - e / 2, e / 2
+    assert apart["oa"] == 0.0 and apart["kld"] == pytest.approx(hi * math.log(hi / lo) + lo * math.log(lo / hi))
     # One constant (scipy's gaussian_kde raises LinAlgError on it): smoothed with the
     # other's kernel, finite, flagged.
     mixed = D.compare_distance_samples(np.zeros(30), spread)

@@ -23,7 +23,9 @@ intra-set distances; a feature equal in every song, all-zero distances everywher
 KDE of its own (``scipy.stats.gaussian_kde`` raises ``LinAlgError``). Here it is a point
 mass smoothed by the shared kernel, so values stay finite and comparable, and
 ``degenerate`` is True. If both samples are constant there is no kernel: OA 1 and KLD 0 at
-the same distance, else OA 0 and KLD inf.
+the same distance, else OA 0 and the largest KLD of two disjoint two-point densities.
+KLD is always finite (:data:`SMOOTHING`): a collapsed model used to score "inf" on every
+feature, which ranked nothing.
 
 Comparing a set with itself: the inter-set distances are the intra-set ones plus the S zero
 self-distances, so with a shared kernel the inter density is (1 - 1/S) p + (1/S) k_0 and
@@ -59,6 +61,16 @@ FEATURE_NAMES = (
 )
 # KDE grid: at least 8 points per narrowest bandwidth, within these bounds.
 _GRID_MIN, _GRID_MAX = 512, 4096
+# KLD is computed on densities mixed with this much of the uniform density on their grid
+# (additive smoothing), so it is finite even where the supports are disjoint: at most about
+# log(grid points / SMOOTHING), 14-22 nats. OA uses the unsmoothed densities.
+SMOOTHING = 1e-6
+
+
+def _smoothed_kld(p: np.ndarray, q: np.ndarray) -> float:
+    """KLD(p || q) of two densities on one grid, each mixed with SMOOTHING of the uniform."""
+    uniform = 1.0 / p.size
+    return float(entropy((1 - SMOOTHING) * p + SMOOTHING * uniform, (1 - SMOOTHING) * q + SMOOTHING * uniform))
 
 
 def _histogram(indices: np.ndarray, bins: int) -> np.ndarray:
@@ -173,15 +185,15 @@ def compare_distance_samples(p: ArrayLike, q: ArrayLike) -> dict[str, float | bo
         raise ValueError("distance samples must not be empty")
     degenerate = _is_constant(p) or _is_constant(q)
     bandwidth = _shared_bandwidth(p, q)
-    if bandwidth == 0.0:  # two point masses
+    if bandwidth == 0.0:  # two point masses: one grid point, or two far apart
         same = abs(p.mean() - q.mean()) <= 1e-9 * max(1.0, abs(float(p.mean())))
-        return {"oa": float(same), "kld": 0.0 if same else float("inf"), "degenerate": degenerate}
+        kld = 0.0 if same else _smoothed_kld(np.array([1.0, 0.0]), np.array([0.0, 1.0]))
+        return {"oa": float(same), "kld": kld, "degenerate": degenerate}
     lo = min(p.min(), q.min()) - 6 * bandwidth
     hi = max(p.max(), q.max()) + 6 * bandwidth
     grid = np.linspace(lo, hi, int(np.clip(np.ceil(8 * (hi - lo) / bandwidth), _GRID_MIN, _GRID_MAX)))
     dp, dq = _kde_on_grid(p, bandwidth, grid), _kde_on_grid(q, bandwidth, grid)
-    return {"oa": float(np.minimum(dp, dq).sum()), "kld": float(entropy(dp, dq)),
-            "degenerate": degenerate}
+    return {"oa": float(np.minimum(dp, dq).sum()), "kld": _smoothed_kld(dp, dq), "degenerate": degenerate}
 
 
 def compare_features(generated: np.ndarray, reference: np.ndarray) -> dict[str, float | bool]:
@@ -209,8 +221,8 @@ def compare_sets(generated_songs: Sequence[Song],
     """:func:`compare_features` for every feature in :data:`FEATURE_NAMES`, plus ``summary``.
 
     Songs are (onsets, pitches, velocities, lengths) tuples (velocities are not used).
-    ``summary`` holds the mean ``oa``, ``kld`` and ``oa_gen`` over features (``kld`` is inf
-    if any feature's is) and ``degenerate`` (any feature's).
+    ``summary`` holds the mean ``oa``, ``kld`` and ``oa_gen`` over features and ``degenerate``
+    (any feature's).
     """
     gen, ref = set_features(generated_songs), set_features(reference_songs)
     results = {k: compare_features(gen[k], ref[k]) for k in FEATURE_NAMES}
