@@ -79,3 +79,22 @@ def mido_file(path: Path, tracks: list[list[tuple[str, int, int]]], tpb: int = 4
     path.parent.mkdir(parents=True, exist_ok=True)
     midi.save(str(path))
     return path
+
+
+def raw_midi_file(path: Path, events: bytes, tpb: int = 480) -> Path:
+    """A one-track format-0 MIDI file holding exactly the track bytes ``events`` (delta times
+    included): for files no well-behaved writer produces."""
+    import struct
+
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, tpb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + b"MTrk" + struct.pack(">I", len(events)) + events)
+    return path
+
+
+# Track bytes: delta 0, note-on C4 (0x90 0x3C) with velocity byte 0x90 (above 127); after 480
+# ticks (delta 0x83 0x60) its note-off; end of track.
+NOTE_ON_BAD_VELOCITY = bytes([0x00, 0x90, 0x3C, 0x90, 0x83, 0x60, 0x80, 0x3C, 0x40, 0x00, 0xFF, 0x2F, 0x00])
+# A key-signature meta event with 9 sharps (valid: -7..7), then E4 for 480 ticks.
+BAD_KEY_SIGNATURE = bytes([0x00, 0xFF, 0x59, 0x02, 0x09, 0x00, 0x00, 0x90, 0x40, 0x50, 0x83, 0x60, 0x80, 0x40,
+                           0x40, 0x00, 0xFF, 0x2F, 0x00])

@@ -11,7 +11,8 @@ from crnngan.config import PreprocessConfig
 from crnngan.datamodule import EpochShuffle, SegmentDataModule
 from crnngan.dataset import (NoUsableMidiError, assign_split, build_dataset, load_segments,
                              save_dataset)
-from midi_fixtures import chord_file, drum_file, scale_file, write_midi
+from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, raw_midi_file,
+                           scale_file, write_midi)
 
 CFG = PreprocessConfig(segment_length=4, segment_hop=2, val_fraction=0.0, test_fraction=0.0,
                        min_notes=2, workers=1, tones_per_step=(1, 3))
@@ -55,7 +56,7 @@ def test_manifest_file_changes_one_line_per_added_file(tmp_path):
     save_dataset(build_dataset(tmp_path / "midi", CFG), tmp_path / "b")
     before = (tmp_path / "a" / "manifest.csv").read_text().splitlines()
     after = (tmp_path / "b" / "manifest.csv").read_text().splitlines()
-    assert before[0] == "file,outcome,split,notes,events,reason,detail"
+    assert before[0] == "file,outcome,split,notes,events,repair,reason,detail"
     assert sorted(set(after) - set(before)) == [after[-1]] and set(before) <= set(after)
     assert after[-1].startswith("s9.mid,used,") and len(after) == len(before) + 1
 
@@ -146,3 +147,17 @@ def _loader(path, seed):
     dm = SegmentDataModule(path, tones_per_step=1, batch_size=8, seed=seed)
     dm.setup()
     return dm.train_dataloader()
+
+
+def test_repaired_files_are_used_and_say_so(tmp_path):
+    # Two tones each (min_notes is 2): one file with a velocity byte above 127, one with a
+    # 9-sharp key signature; both are read with their repair and the manifest names it.
+    second = bytes([0x00, 0x90, 0x3E, 0x50, 0x83, 0x60, 0x80, 0x3E, 0x40])  # then D4 for 480 ticks
+    end = bytes([0x00, 0xFF, 0x2F, 0x00])
+    raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY[:-4] + second + end)
+    raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE[:-4] + second + end)
+    ds = build_dataset(tmp_path, CFG)
+    assert ds.report["files_used"] == 2 and ds.report["repaired"] == {
+        "byte.mid": "clipped-data-bytes", "key.mid": "dropped-malformed-meta"}
+    assert [(m["file"], m["outcome"], m["repair"], m["notes"]) for m in ds.manifest] == [
+        ("byte.mid", "used", "clipped-data-bytes", 2), ("key.mid", "used", "dropped-malformed-meta", 2)]

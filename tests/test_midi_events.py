@@ -9,7 +9,8 @@ from crnngan.constants import TIME_QUANTUM
 from crnngan.midi_io import MidiReadError, read_notes, write_notes
 from crnngan.representation import (events_to_notes, events_to_steps, notes_to_events,
                                     steps_to_events)
-from midi_fixtures import chord_file, drum_file, mido_file, scale_file, tempo_change_file, write_midi
+from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, mido_file, raw_midi_file,
+                           scale_file, tempo_change_file, write_midi)
 
 
 def events_of(path: Path, **kw) -> np.ndarray:
@@ -147,3 +148,32 @@ def test_a_tempo_change_is_not_a_duplicate_of_its_one_tempo_twin(tmp_path):
     changed = read_notes(mido_file(tmp_path / "a.mid", [[("tempo", 0, 120), ("tempo", 960, 60)], notes]))
     constant = read_notes(mido_file(tmp_path / "b.mid", [[("tempo", 0, 120)], [("tempo", 0, 120), *notes]]))
     assert not np.array_equal(changed.onsets, constant.onsets)
+
+
+def test_a_data_byte_above_127_is_read_with_clipping_and_reported(tmp_path):
+    notes = read_notes(raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY))
+    assert notes.repairs == ("clipped-data-bytes",)
+    assert notes.pitches.tolist() == [60] and notes.velocities.tolist() == [127]
+    np.testing.assert_allclose([notes.onsets[0], notes.ends[0]], [0.0, 0.5])
+
+
+def test_a_malformed_key_signature_is_dropped_and_reported(tmp_path):
+    notes = read_notes(raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE))
+    assert notes.repairs == ("dropped-malformed-meta",)
+    assert notes.pitches.tolist() == [64] and notes.velocities.tolist() == [80]
+    np.testing.assert_allclose([notes.onsets[0], notes.ends[0]], [0.0, 0.5])
+    # Both faults in one file: both repairs, in the order met.
+    both = read_notes(raw_midi_file(tmp_path / "both.mid", BAD_KEY_SIGNATURE[:6] + NOTE_ON_BAD_VELOCITY))
+    assert both.repairs == ("dropped-malformed-meta", "clipped-data-bytes")
+    assert both.velocities.tolist() == [127]
+    # A well-formed file needs no repair.
+    assert read_notes(scale_file(tmp_path / "scale.mid")).repairs == ()
+
+
+@pytest.mark.parametrize("data", [
+    NOTE_ON_BAD_VELOCITY[:7],  # the track ends inside the note-off: truncated
+    bytes([0x00, 0xF4, 0x3C]),  # an undefined status byte
+], ids=["truncated", "undefined-status"])
+def test_really_broken_files_stay_unreadable(tmp_path, data):
+    with pytest.raises(MidiReadError, match="unreadable"):
+        read_notes(raw_midi_file(tmp_path / "broken.mid", data))

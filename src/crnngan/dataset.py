@@ -57,6 +57,7 @@ class FileResult:
     detail: str = ""
     drum_notes: int = 0
     notes: int = 0  # tones read (events: after merging a pitch struck twice at one onset)
+    repair: str = ""  # what a tolerant re-read fixed ("+"-joined), "" for a clean read
 
 
 def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
@@ -83,7 +84,8 @@ def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
         return FileResult(path, reason="absurd", detail=f"{end:.0f} s long")
     if len(events) < cfg.min_notes:
         return FileResult(path, reason="too-few-notes", detail=f"{len(events)} < {cfg.min_notes}")
-    return FileResult(path, events=events, drum_notes=notes.drum_notes, notes=len(notes))
+    return FileResult(path, events=events, drum_notes=notes.drum_notes, notes=len(notes),
+                      repair="+".join(notes.repairs))
 
 
 def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:
@@ -192,13 +194,14 @@ class NoUsableMidiError(RuntimeError):
     """The input folder holds no MIDI file that survives preprocessing."""
 
 
-MANIFEST_FIELDS = ("file", "outcome", "split", "notes", "events", "reason", "detail")
+MANIFEST_FIELDS = ("file", "outcome", "split", "notes", "events", "repair", "reason", "detail")
 
 
 def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[str, str]],
                   root: Path) -> list[dict[str, str | int]]:
     """One row per input file, sorted by path: ``used`` (split, notes, events) or ``skipped``
-    (reason, detail). A file added to the input adds one row and changes no other."""
+    (reason, detail), and the ``repair`` a tolerant read made. A file added to the input adds
+    one row and changes no other."""
     split_of = dict(zip(songs.names.tolist(), songs.split.tolist()))
     why = {s["file"]: s for s in skipped}
     rows = []
@@ -206,11 +209,11 @@ def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[
         name = os.path.relpath(r.path, root)
         if name in split_of:
             rows.append({"file": name, "outcome": "used", "split": SPLITS[split_of[name]], "notes": r.notes,
-                         "events": len(r.events), "reason": "", "detail": ""})
+                         "events": len(r.events), "repair": r.repair, "reason": "", "detail": ""})
         else:
             rows.append({"file": name, "outcome": "skipped", "split": "", "notes": r.notes,
-                         "events": 0 if r.events is None else len(r.events), "reason": why[name]["reason"],
-                         "detail": why[name]["detail"]})
+                         "events": 0 if r.events is None else len(r.events), "repair": r.repair,
+                         "reason": why[name]["reason"], "detail": why[name]["detail"]})
     return sorted(rows, key=lambda row: row["file"])
 
 
@@ -268,6 +271,8 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
         "files_used": int(len(songs.names)),
         "files_skipped": len(skipped),
         "skipped_by_reason": reasons,
+        # Files read only after a repair (crnngan.midi_io.read_notes), with the repair.
+        "repaired": {os.path.relpath(r.path, root): r.repair for r in results if r.repair},
         "skipped": skipped,
         "notes": notes,
         "songs_per_split": {s: int(np.sum(songs.split == i)) for i, s in enumerate(SPLITS)},

@@ -6,7 +6,9 @@ so the rest of the package never depends on a file's ticks-per-beat or tempo map
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ class Notes:
     pitches: np.ndarray  # int16 MIDI pitch
     velocities: np.ndarray  # int16 1..127
     drum_notes: int = 0  # tones dropped because they were on a drum track
+    repairs: tuple[str, ...] = ()  # what a tolerant re-read fixed (see read_notes), () when none
 
     def __len__(self) -> int:
         return len(self.onsets)
@@ -101,14 +104,70 @@ def _midi_file_class() -> type:
     return MidiFile
 
 
+# Repairs a tolerant re-read may make, by the parser error that calls for them.
+CLIP_DATA_BYTES = "clipped-data-bytes"  # a data byte above 127 clipped to 127 (mido's clip mode)
+DROP_BAD_META = "dropped-malformed-meta"  # an undecodable meta event (e.g. a key signature) dropped
+
+
+def _repair_for(exc: Exception) -> str | None:
+    """The repair that gets past ``exc``, if it is one of the two harmless kinds."""
+    import mido
+
+    if isinstance(exc, mido.KeySignatureError):
+        return DROP_BAD_META
+    if isinstance(exc, (OSError, ValueError)) and "data byte must be in range" in str(exc):
+        return CLIP_DATA_BYTES
+    return None
+
+
+@contextlib.contextmanager
+def _tolerant_meta() -> Iterator[None]:
+    """While active, mido turns a meta event it cannot decode into an UnknownMetaMessage
+    (which miditoolkit ignores) instead of raising. Meta events carry no notes."""
+    import mido.midifiles.midifiles as reader
+    from mido.midifiles.meta import UnknownMetaMessage
+
+    strict = reader.build_meta_message
+
+    def tolerant(meta_type: int, data: Any, delta: int = 0) -> Any:
+        try:
+            return strict(meta_type, data, delta)
+        except Exception:  # noqa: BLE001 - any decode failure of a meta event
+            return UnknownMetaMessage(meta_type, data, time=delta)
+
+    reader.build_meta_message = tolerant
+    try:
+        yield
+    finally:
+        reader.build_meta_message = strict
+
+
+def _parse(path: str | Path) -> tuple[Any, tuple[str, ...]]:
+    """miditoolkit's MidiFile of ``path``, read strictly first; on a data byte above 127 or an
+    undecodable meta event, read again with that repair (both if needed). Returns the file
+    and the repairs made; raises what a strict read raised for anything else."""
+    repairs: list[str] = []
+    while True:
+        try:
+            with _tolerant_meta() if DROP_BAD_META in repairs else contextlib.nullcontext():
+                return _midi_file_class()(str(path), clip=CLIP_DATA_BYTES in repairs), tuple(repairs)
+        except Exception as exc:  # noqa: BLE001 - sorted below
+            repair = _repair_for(exc)
+            if repair is None or repair in repairs:
+                raise
+            repairs.append(repair)
+
+
 def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
     """Read every tone of a MIDI file, honouring its tempo map (:func:`merged_tempo_map`).
 
-    Raises :class:`MidiReadError` with a reason code (``unreadable``, ``absurd``,
-    ``no-notes``, ``drum-only``) instead of any parser exception.
+    A file that fails only because a data byte is above 127 or a meta event (such as a key
+    signature with 9 sharps) cannot be decoded is read again with that repair, named in
+    ``Notes.repairs``. Raises :class:`MidiReadError` with a reason code (``unreadable``,
+    ``absurd``, ``no-notes``, ``drum-only``) instead of any parser exception.
     """
     try:
-        midi = _midi_file_class()(str(path))
+        midi, repairs = _parse(path)
     except Exception as exc:  # noqa: BLE001 - any parser failure means an unusable file
         raise MidiReadError("unreadable", f"{type(exc).__name__}: {exc}") from exc
     if midi.ticks_per_beat <= 0:
@@ -140,6 +199,7 @@ def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
         pitches=arr[order, 2].astype(np.int16),
         velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16),
         drum_notes=drum_notes,
+        repairs=repairs,
     )
 
 
