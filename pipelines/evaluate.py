@@ -20,7 +20,7 @@ from mlflow.entities import Metric
 from crnngan import evaluation as ev
 from crnngan.config import MODEL_NAMES, load_params
 from crnngan.dataset import SPLITS, SongSet
-from crnngan.render import histogram_figure
+from crnngan.render import histogram_figure, piano_roll_figure
 from crnngan.sampling import load_songs
 from crnngan.tracking import find_run, tracking_uri
 
@@ -95,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
         files.append(figures / f"hist_{stat}.png")
         histogram_figure(ev.histogram_values(results, stat), title=ev.LABELS[stat]).savefig(
             files[-1], dpi=100)
+    files.append(figures / "piano_rolls.png")
+    rolls, titles = ev.piano_roll_panel(generated, songs.songs(split), params.sample.length, params.seed)
+    piano_roll_figure(rolls, titles).savefig(files[-1], dpi=80)
     files.append(figures / "training_curves.png")
     real = {m: ev.real_means(results, m) for m in curves}
     ev.training_curves_figure(curves, real).savefig(files[-1], dpi=100)

@@ -287,7 +287,7 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     assert strict((tmp_path / "metrics" / "real.json").read_text())["k1"]["n_windows"] == 8
     figures = tmp_path / "reports" / "figures"
     assert {p.name for p in figures.iterdir()} == {
-        *(f"hist_{k}.png" for k in ev.REPORTED), "training_curves.png"}
+        *(f"hist_{k}.png" for k in ev.REPORTED), "training_curves.png", "piano_rolls.png"}
     md = (tmp_path / "reports" / "summary.md").read_text()
     assert "**C-RNN-GAN-3 was not evaluated**" in md and "| T1 |" in md
 

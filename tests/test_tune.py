@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from crnngan import tune
 from crnngan.config import ConfigError, parse_params
+from crnngan.dataset import SongSet
 from crnngan.modules import NonFiniteLossError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -223,3 +224,14 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
     tune.apply_best(best, small)
     assert small.read_text() == ("models:  # m\n  crnngan:\n    kind: gan   # k\n    label_smoothing: 0.1\n"
                                  "  baseline:\n    kind: baseline\n")
+
+
+def test_closeness_never_rewards_near_empty_songs(data_dir):
+    # Validation songs: the data_dir fixture's (48 tones each). Near-empty songs (two tones cut
+    # from real ones) once looked closest, measured against 2-tone real windows.
+    params, cfg = tiny()
+    closeness = tune.Closeness.from_data(data_dir, params, cfg)
+    real = SongSet.load(data_dir / "songs.npz").songs(1)
+    varied = [s[i:i + 16] for s in real for i in (0, 16)]
+    empty = [s[:2] for s in varied]
+    assert closeness.score(empty, 16) == tune.CAP > closeness.score(varied, 16)

@@ -603,11 +603,33 @@ def summary_markdown(results: Mapping[str, Any], claims: Sequence[Mapping[str, s
     ``missing``: models without samples (shown as not evaluated); ``notes``: extra lines.
     """
     order = _ordered([*results["models"], *missing])
-    sections = (_verdicts(results, order), _overview(results, order, missing, notes),
+    rolls = ["## Listen and look", "", "Two real test windows, then the first two songs of each model "
+             "(`samples/<model>/song_000.mid`, ...): ![piano rolls](figures/piano_rolls.png)"]
+    sections = (_verdicts(results, order), rolls, _overview(results, order, missing, notes),
                 _statistics_table(results, order),
                 _closeness_table(results, order), _claims_table(results, claims))
     return "\n\n".join("\n".join(lines) for lines in
                        (["# Evaluation: generated music vs real music"], *sections)) + "\n"
+
+
+def piano_roll_panel(generated: Mapping[str, Sequence[np.ndarray]], real_songs: Sequence[np.ndarray],
+                     steps: int, seed: int, per_model: int = 2) -> tuple[list[tuple[np.ndarray, ...]], list[str]]:
+    """Songs and titles for one piano-roll figure: two real windows of ``steps`` events, then
+    the first ``per_model`` songs of each model in the report's order (notes as
+    (onsets, lengths, pitches, velocities), pitches rounded as the metrics round them)."""
+    def notes(song: np.ndarray) -> tuple[np.ndarray, ...]:
+        onsets, lengths, pitches, velocities = events_to_notes(song)
+        return onsets, lengths, np.rint(pitches), velocities
+
+    songs, titles = [], []
+    for i, w in enumerate(real_windows(real_songs, min(steps, max(len(s) for s in real_songs)), per_model, seed)):
+        songs.append(notes(w))
+        titles.append(f"real music, test window {i + 1}")
+    for m in _ordered(list(generated)):
+        for i, song in enumerate(generated[m][:per_model]):
+            songs.append(notes(song))
+            titles.append(f"{MODEL_LABELS.get(m, m)}, song {i + 1}")
+    return songs, titles
 
 
 # --------------------------------------------------------------------------- training curves
