@@ -173,14 +173,19 @@ def test_fast_paths_give_the_same_losses(tmp_path, accelerator, fast, tol):
     assert changed(start, module, "generator.") and changed(start, module, "discriminator.")
 
 
-@pytest.mark.parametrize("ratio, freezes", [(0.0, 0), (1.0, 2)])
-def test_step_counts_follow_phases_and_freezing(tmp_path, ratio, freezes):
-    # Ratio 1 freezes whichever player has the lower loss from the second batch on, so 2 of
-    # the 3 adversarial batches skip one of the two steps.
-    trainer, *_ = train(tiny(freeze_ratio=ratio), tmp_path, batches=3)
+@pytest.mark.parametrize("rule, freezes", [(dict(freeze_ratio=0.0), 0), (dict(freeze_ratio=1.0), 2),
+                                          (dict(freeze_rule="accuracy", freeze_accuracy=0.0), 2),
+                                          (dict(freeze_rule="accuracy", freeze_accuracy=1.01), 0)])
+def test_step_counts_follow_phases_and_freezing(tmp_path, rule, freezes):
+    # Ratio 1 freezes whichever player has the lower loss from the second batch on, and an
+    # accuracy threshold of 0 freezes D from the second batch on: 2 of the 3 adversarial
+    # batches skip one of the two steps. A threshold above 1 never freezes.
+    trainer, *_ = train(tiny(**rule), tmp_path, batches=3)
     assert trainer.global_step == 3 + 2 * 3 - freezes
     m = trainer.callback_metrics
     assert (m["freeze_d"] + m["freeze_g"]).item() == pytest.approx(freezes / 3)
+    if rule.get("freeze_rule") == "accuracy":
+        assert m["freeze_g"].item() == 0.0  # the accuracy rule freezes D only
 
 
 def test_pretraining_curriculum_grows_window(tmp_path):
