@@ -32,22 +32,33 @@ COLUMNS = {"stats.unique_tones.mean": "unique", "stats.tone_span.mean": "span",
            "diversity.songs_with_8_pitches": ">=8 pitches", "collapsed": "collapsed"}
 
 
+def queue_states(status: str) -> dict[str, str]:
+    """``dvc queue status`` output -> {experiment name: Queued | Running | Success | Failed}."""
+    states = {}
+    for line in status.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
+            states[words[1]] = words[-1]
+    return states
+
+
 def run(seeds: Sequence[int]) -> int:
     for seed in seeds:
         subprocess.run(["dvc", "exp", "run", "--queue", "-n", f"seed-{seed}", "-S", f"seed={seed}"], check=True)
     subprocess.run(["dvc", "queue", "start", "-j", "1"], check=True)
     started = time.monotonic()
+    names = {f"seed-{seed}" for seed in seeds}
     while True:
         status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
-        busy = [line for line in status.splitlines() if " Queued " in line or " Running " in line]
+        states = {name: state for name, state in queue_states(status).items() if name in names}
+        busy = [name for name, state in states.items() if state in ("Queued", "Running")]
         if not busy:
             break
-        log.info("%d of %d experiments still queued or running (%.0f min)", len(busy), len(seeds),
-                 (time.monotonic() - started) / 60)
+        log.info("%s still queued or running (%.0f min)", ", ".join(sorted(busy)), (time.monotonic() - started) / 60)
         time.sleep(60)
-    failed = [line for line in status.splitlines() if " Failed " in line]
-    for line in failed:
-        log.error("failed: %s (dvc queue logs <name> tells why)", line.strip())
+    failed = sorted(name for name, state in states.items() if state == "Failed")
+    for name in failed:
+        log.error("%s failed (dvc queue logs %s tells why)", name, name)
     return 1 if failed else 0
 
 

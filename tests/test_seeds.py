@@ -28,3 +28,14 @@ def test_seed_table_lists_each_seed_and_the_spread():
     gan = table[table.index("crnngan") + 2:table.index("crnngan") + 6]
     assert [line.split()[:2] for line in gan] == [["seed", "1"], ["seed", "2"], ["mean", "12"], ["std", "2.83"]]
     assert "no finished experiment" in seeds.seed_table(rows[:1])
+
+
+def test_queue_status_is_parsed():
+    status = """Task     Name    Created    Status
+5327ae4  seed-1  10:46 AM   Running
+7ba5f7f  seed-2  10:46 AM   Queued
+f65a4a1  seed-3  10:46 AM   Failed
+
+Worker status: 1 active, 0 idle
+"""
+    assert load_stage().queue_states(status) == {"seed-1": "Running", "seed-2": "Queued", "seed-3": "Failed"}
