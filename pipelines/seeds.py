@@ -6,7 +6,8 @@
 A GAN's figures swing with the seed, so a recipe is judged on several. `run` queues one
 experiment per seed (the whole pipeline with ``seed`` overridden) and waits for DVC's queue
 worker to finish them one after the other; `show` reads every experiment of the current
-commit (``dvc.api.exp_show``) and prints, per model, each seed's key statistics and the
+commit and its ancestors (``dvc.api.exp_show``; the newest experiment of each seed) and
+prints, per model, each seed's key statistics and the
 collapse verdict, then their mean and standard deviation over the seeds.
 """
 
@@ -74,8 +75,12 @@ def metric(row: Mapping[str, Any], model: str, path: str) -> float:
 
 def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Per model: one line per seed's experiment, then the mean and std over them."""
-    done = [r for r in rows if r.get("Experiment") and r.get("State") in (None, "Success")
-            and isinstance(r.get("seed"), int)]
+    done, seen = [], set()
+    for r in rows:  # newest commit first: the latest experiment of each seed
+        if (r.get("Experiment") and r.get("State") in (None, "Success") and isinstance(r.get("seed"), int)
+                and r["seed"] not in seen):
+            seen.add(r["seed"])
+            done.append(r)
     if not done:
         return "no finished experiment with a seed param: run `python pipelines/seeds.py run 1 2 3` first"
     lines = []
@@ -104,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     import dvc.api
 
-    print(seed_table(dvc.api.exp_show()))
+    # Experiments belong to the commit they ran on: look back along the whole history.
+    print(seed_table(dvc.api.exp_show(num=-1)))
     return 0
 
 
