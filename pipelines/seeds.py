@@ -7,8 +7,8 @@ A GAN's figures swing with the seed, so a recipe is judged on several. `run` que
 experiment per seed (the whole pipeline with ``seed`` overridden) and waits for DVC's queue
 worker to finish them one after the other; `show` reads every experiment of the current
 commit and its ancestors (``dvc.api.exp_show``; the newest experiment of each seed) and
-prints, per model, each seed's key statistics and the
-collapse verdict, then their mean and standard deviation over the seeds.
+prints, per model, each seed's key statistics and collapse flag, then their mean and
+standard deviation over the seeds.
 """
 
 from __future__ import annotations
