@@ -408,3 +408,12 @@ def test_the_game_starts_with_fresh_adam_moments_for_g(tmp_path):
     steps = {int(state["step"]) for state in opt_g.state.values()}
     assert steps == {2} and {int(state["step"]) for state in opt_d.state.values()} == {2}
     assert opt_g.param_groups[0]["lr"] == cfg.lr_g
+
+
+def test_instance_noise_falls_linearly_over_the_adversarial_epochs(tmp_path):
+    # 1 pretraining epoch, then 2 adversarial ones: the std is 0.4 in the first adversarial
+    # epoch and 0.4 * (1 - 1/2) = 0.2 in the last (what the epoch metric shows at the end).
+    trainer, module, _, _ = train(tiny(instance_noise=0.4, pretrain_epochs=1, epochs=2), tmp_path)
+    assert trainer.callback_metrics["instance_noise"].item() == pytest.approx(0.2)
+    module.eval()
+    assert module._instance_noise() == 0.0  # never outside training
