@@ -358,3 +358,11 @@ def test_a_near_empty_model_cannot_win_on_distance():
     assert silent["verdict"] == "collapsed: 100% of songs hold under half the real tone count"
     metrics = ev.model_metrics(results, "crnngan3")
     assert metrics["short"] == 1 and metrics["collapsed"] == 1 and metrics["distance_to_real"]["overall"] is None
+
+
+def test_the_report_defines_the_repetition_count_with_checked_numbers(evaluated):
+    from crnngan.metrics import repetitions
+
+    md = ev.summary_markdown(evaluated, ev.paper_claims(evaluated))
+    assert f"one held pitch scores {repetitions([60] * 100):,}" in md
+    assert f"a motif played 4 times {repetitions([60, 62, 64] * 4)}" in md

@@ -536,7 +536,11 @@ def _statistics_table(results: Mapping[str, Any], order: Sequence[str]) -> list[
         lines.append(f"| {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
     lines += [f"| {real_label(results, k)} | " + " | ".join(_row_cells(r["stats"])) + " |"
               for k, r in sorted(results["real"].items())]
-    return lines
+    return lines + ["", "3-tone repetitions count ordered pairs of equal, non-overlapping 3-pitch "
+                    "windows (i, j >= i + 3), pairs of occurrences rather than distinct patterns: a "
+                    "100-note song of one held pitch scores 4,560, a motif played 4 times 12. The "
+                    "rate divides the count by the number of such window pairs (1 for a constant "
+                    "song), so songs of any length compare."]
 
 
 def _verdicts(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
