@@ -91,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     figures = args.reports / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     files = []
+    colours, references = ev.figure_colours(results)
     for stat in ev.REPORTED:
         files.append(figures / f"hist_{stat}.png")
-        histogram_figure(ev.histogram_values(results, stat), title=ev.LABELS[stat]).savefig(
-            files[-1], dpi=100)
+        histogram_figure(ev.histogram_values(results, stat), title=ev.LABELS[stat], colours=colours,
+                         references=references).savefig(files[-1], dpi=100)
     files.append(figures / "piano_rolls.png")
     rolls, titles = ev.piano_roll_panel(generated, songs.songs(split), params.sample.length, params.seed)
     piano_roll_figure(rolls, titles).savefig(files[-1], dpi=80)

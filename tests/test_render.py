@@ -110,3 +110,12 @@ def test_histogram_figure(tmp_path):
     ]
     fig.savefig(tmp_path / "hist.png")
     render.histogram_figure({"all empty": [np.nan]}, title="x").savefig(tmp_path / "empty.png")
+
+
+def test_histogram_colours_and_filled_references():
+    fig = render.histogram_figure({"model": [1, 2, 2, 3], "real": [2, 3, 3, 4]}, colours={"model": "tab:orange",
+                                  "real": "dimgray"}, references=["real"])
+    ax = fig.axes[0]
+    model, real = ax.patches  # one step outline, one filled area
+    assert model.get_edgecolor()[:3] == pytest.approx((1.0, 0.498, 0.055), abs=1e-3)  # tab:orange
+    assert not model.get_fill() and real.get_fill() and real.get_alpha() == 0.35

@@ -48,6 +48,9 @@ LABELS = {"scale_consistency": "scale consistency %", "tone_span": "tone span",
           "polyphony": "polyphony %", "repetitions_3": "3-tone repetitions",
           "repetitions_rate_3": "3-tone repetition rate %", "num_tones": "tones"}
 MODEL_LABELS = {"baseline": "baseline", "crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3"}
+# One colour per model in every figure; real music in neutral greys (one per layout).
+MODEL_COLOURS = {"baseline": "tab:blue", "crnngan": "tab:orange", "crnngan3": "tab:green"}
+REAL_COLOURS = {1: "dimgray", 3: "darkgray"}
 # Claims in the order of the anchors: targets T1-T5, Figure 3's captions, the conclusion.
 CLAIM_ORDER = ("T1", "T2", "T3", "T4", "T5", "F3c", "F3d", "C1", "C2")
 # "Similar" in the paper's sense: means within half a real-music standard deviation (a small
@@ -483,6 +486,13 @@ def real_label(results: Mapping[str, Any], k: int) -> str:
     """How the report names the real windows of layout ``k``."""
     tones = "1 tone" if k == 1 else f"up to {k} tones"
     return f"real music ({results['real'][k]['steps']} steps of {tones})"
+
+
+def figure_colours(results: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Legend label -> colour for :func:`histogram_values`' labels, and the real-music labels."""
+    colours = {MODEL_LABELS.get(m, m): MODEL_COLOURS.get(m, "black") for m in results["models"]}
+    real = {real_label(results, k): REAL_COLOURS.get(k, "gray") for k in results["real"]}
+    return {**colours, **real}, list(real)
 
 
 def histogram_values(results: Mapping[str, Any], stat: str) -> dict[str, np.ndarray]:

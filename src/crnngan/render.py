@@ -188,11 +188,15 @@ def write_wav(
 
 
 def histogram_figure(
-    values_by_name: Mapping[str, ArrayLike], title: str = "", bins: int | str | Sequence[float] = 30
+    values_by_name: Mapping[str, ArrayLike], title: str = "", bins: int | str | Sequence[float] = 30,
+    colours: Mapping[str, str] | None = None, references: Sequence[str] = (),
 ) -> Figure:
     """Overlaid density histograms on shared bin edges, e.g. generated vs real statistics.
 
-    Non-finite values are dropped; a name with no values left is listed in the legend only.
+    ``colours`` fixes a colour per name (the same model in the same colour in every figure);
+    names in ``references`` (real music) are drawn as filled, translucent areas behind the
+    outlined others. Non-finite values are dropped; a name with no values left is listed in
+    the legend only.
     """
     fig = Figure(figsize=(6, 4), layout="constrained")
     ax = fig.subplots()
@@ -204,12 +208,15 @@ def histogram_figure(
     else:
         # Shared edges: densities on different bins would not be comparable by eye.
         edges = np.histogram_bin_edges(pooled, bins=bins)
+        colours = colours or {}
         for name, values in arrays.items():
             label = f"{name} (n={values.size})"
+            style = ({"histtype": "stepfilled", "alpha": 0.35} if name in references
+                     else {"histtype": "step", "linewidth": 1.8})
             if values.size:
-                ax.hist(values, bins=edges, density=True, histtype="step", linewidth=1.5, label=label)
+                ax.hist(values, bins=edges, density=True, label=label, color=colours.get(name), **style)
             else:
-                ax.plot([], [], label=label)
+                ax.plot([], [], label=label, color=colours.get(name))
         ax.legend()
     ax.set_title(title)
     ax.set_ylabel("density")
