@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
@@ -661,29 +660,28 @@ def read_epoch_stats(path: str | Path) -> dict[str, np.ndarray]:
 
 def training_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
                            real: Mapping[str, Mapping[str, float]]) -> Figure:
-    """Figure 3 again: a panel per model with the six statistics against epoch, and the
-    real-music means (``real[model]``) as dashed lines in the same colours.
-
-    Shares are in %, and the y-axis is 0-127 as in the original's gnuplot script (early
-    epochs' repetition counts can go above it).
+    """Figure 3 as small multiples: one panel per statistic, each on its own axis and unit,
+    one line per model (:data:`MODEL_COLOURS`, the same in every figure) over its epochs, and
+    the real-music mean at that model's layout as a dashed line of the same colour.
+    Shares are in %.
     """
-    fig = Figure(figsize=(5 * max(len(curves), 1), 4), layout="constrained")
-    axes = fig.subplots(1, max(len(curves), 1), squeeze=False)[0]
-    colours = colormaps["tab10"]
-    for ax, (model, curve) in zip(axes, curves.items()):
-        for i, stat in enumerate(FIGURE3):
-            scale = _unit(stat)
+    fig = Figure(figsize=(13, 6.5), layout="constrained")
+    axes = fig.subplots(2, 3).ravel()
+    for ax, stat in zip(axes, FIGURE3):
+        scale = _unit(stat)
+        for model in _ordered(list(curves)):
+            curve, colour = curves[model], MODEL_COLOURS.get(model, "black")
             if stat in curve:
-                ax.plot(curve["epoch"], scale * curve[stat], color=colours(i), label=LABELS[stat])
+                ax.plot(curve["epoch"], scale * curve[stat], color=colour, label=MODEL_LABELS.get(model, model))
             level = real.get(model, {}).get(stat, np.nan)
             if np.isfinite(level):
-                ax.axhline(scale * level, color=colours(i), linestyle="--", linewidth=1)
-        ax.set_title(MODEL_LABELS.get(model, model))
+                ax.axhline(scale * level, color=colour, linestyle="--", linewidth=1)
+        ax.set_title(LABELS[stat])
         ax.set_xlabel("epoch")
-        ax.set_ylim(0, 127)
     if not curves:
         axes[0].text(0.5, 0.5, "no epoch_stats.csv", transform=axes[0].transAxes, ha="center")
-    handles = [Line2D([], [], color=colours(i), label=LABELS[k]) for i, k in enumerate(FIGURE3)]
-    handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean)"))
+    handles = [Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=MODEL_LABELS.get(m, m))
+               for m in _ordered(list(curves))]
+    handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean, same colour)"))
     fig.legend(handles=handles, loc="outside right center", fontsize="small")
     return fig
