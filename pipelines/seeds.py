@@ -18,6 +18,7 @@ import logging
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -76,11 +77,14 @@ def metric(row: Mapping[str, Any], model: str, path: str) -> float:
 def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Per model: one line per seed's experiment, then the mean and std over them."""
     done, seen = [], set()
-    for r in rows:  # newest commit first: the latest experiment of each seed
-        if (r.get("Experiment") and r.get("State") in (None, "Success") and isinstance(r.get("seed"), int)
-                and r["seed"] not in seen):
-            seen.add(r["seed"])
-            done.append(r)
+    for r in rows:  # newest commit first: the latest finished experiment of each seed
+        # exp_show gives params as floats (seed 2.0); queued and running rows hold the
+        # workspace's stale metrics, so only finished ones count.
+        seed = r.get("seed")
+        if r.get("Experiment") and r.get("State") == "Success" and isinstance(seed, (int, float)):
+            if int(seed) not in seen:
+                seen.add(int(seed))
+                done.append({**r, "seed": int(seed)})
     if not done:
         return "no finished experiment with a seed param: run `python pipelines/seeds.py run 1 2 3` first"
     lines = []
@@ -90,7 +94,8 @@ def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
         values = np.array([[metric(r, model, path) for path in COLUMNS] for r in done])  # (seeds, columns)
         for r, row in zip(done, values):
             lines.append(f"{'seed ' + str(r['seed']):12}" + "".join(f"{v:>12.3g}" for v in row))
-        with np.errstate(all="ignore"):
+        with warnings.catch_warnings():  # one seed: no std (NaN), which is what it says
+            warnings.simplefilter("ignore", RuntimeWarning)
             mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0, ddof=1)
         lines.append(f"{'mean':12}" + "".join(f"{v:>12.3g}" for v in mean))
         lines.append(f"{'std':12}" + "".join(f"{v:>12.3g}" for v in std))

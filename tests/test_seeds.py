@@ -18,10 +18,16 @@ def load_stage():
 def test_seed_table_lists_each_seed_and_the_spread():
     seeds = load_stage()
     rows = [{"Experiment": None, "rev": "workspace", "seed": 42},  # the workspace: not a seed run
-            *({"Experiment": f"seed-{s}", "rev": "abc", "State": "Success", "seed": s,
+            *({"Experiment": f"seed-{s}", "rev": "abc", "State": "Success", "seed": float(s),
                "metrics/crnngan.json:stats.unique_tones.mean": u,
                "metrics/baseline.json:stats.unique_tones.mean": 6.0}
-              for s, u in ((1, 10.0), (2, 14.0)))]
+              for s, u in ((1, 10.0), (2, 14.0))),
+            # still running: its metrics are the workspace's, not its own
+            {"Experiment": "seed-3", "rev": "def", "State": "Running", "seed": 3.0,
+             "metrics/crnngan.json:stats.unique_tones.mean": 99.0},
+            # an older commit's seed-1 experiment: the newer one above wins
+            {"Experiment": "seed-1", "rev": "old", "State": "Success", "seed": 1.0,
+             "metrics/crnngan.json:stats.unique_tones.mean": 99.0}]
     assert seeds.metric(rows[1], "crnngan", "stats.unique_tones.mean") == 10.0
     assert np.isnan(seeds.metric(rows[1], "crnngan3", "stats.unique_tones.mean"))
     table = seeds.seed_table(rows).splitlines()
