@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper seeds seeds-show test bench tune tune-apply ui clean
+.PHONY: help setup repro paper paper-data seeds seeds-show test bench tune tune-apply ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ repro: setup  ## run the whole pipeline (dvc repro) on params.yaml and the embed
 
 paper: setup  ## train the paper's configuration (configs/paper.yaml) as DVC experiment "paper" (GPU)
 	eval "$(VENV)/bin/dvc exp run -n paper $$($(PY) -m crnngan.overlay configs/paper.yaml)"
+
+paper-data: setup  ## fetch the paper's classical MIDI (original repo, pinned commit, checksums) into data/paper/classical
+	$(PY) pipelines/paper_data.py --out data/paper
 
 seeds: setup  ## the pipeline for SEEDS (default 1 2 3) as queued DVC experiments, then their spread
 	$(PY) pipelines/seeds.py run $(SEEDS)
