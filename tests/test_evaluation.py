@@ -1,7 +1,6 @@
 """The evaluate stage: real windows, bootstrap summaries, the paper's claims, the report,
 the pipeline end to end, and a sanity check on real Bach chorales."""
 
-import importlib.util
 import json
 import logging
 import math
@@ -17,16 +16,10 @@ from crnngan.config import EvaluateConfig
 from crnngan.constants import TIME_QUANTUM
 from crnngan.dataset import SongSet
 from crnngan.sampling import save_songs, song_table
+from stage_scripts import load_stage
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = EvaluateConfig(real_windows=12, bootstrap=200)
-
-
-def load_pipeline():
-    spec = importlib.util.spec_from_file_location("evaluate_stage", REPO / "pipelines" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def random_song(rng: np.random.Generator, n: int, low: int = 55, high: int = 80) -> np.ndarray:
@@ -271,7 +264,7 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     write_inputs(tmp_path)
     run = MlflowClient(mlflow_tmp).create_run(tracking.setup("crnngan"),
                                               tags={"model": "crnngan", "stage": "train"})
-    rc = load_pipeline().main([
+    rc = load_stage("evaluate").main([
         "--params", "params.yaml", "--models", "crnngan", "crnngan3", "baseline",
         "--samples", "samples", "--data", ".", "--train-dir", "models", "--metrics", "metrics",
         "--reports", "reports"])
@@ -302,7 +295,7 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
 
 
 def test_an_mlflow_failure_only_warns(monkeypatch, caplog):
-    stage = load_pipeline()
+    stage = load_stage("evaluate")
 
     def broken(*args, **kwargs):
         raise RuntimeError("store unreachable")

@@ -1,7 +1,6 @@
 """make paper-data against a local bare git repository built here (nothing is fetched)."""
 
 import hashlib
-import importlib.util
 import subprocess
 from pathlib import Path
 
@@ -9,14 +8,9 @@ import pytest
 
 from midi_fixtures import chord_file, scale_file
 
+from stage_scripts import load_stage
+
 REPO = Path(__file__).resolve().parents[1]
-
-
-def load_stage():
-    spec = importlib.util.spec_from_file_location("paper_data", REPO / "pipelines" / "paper_data.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -49,7 +43,7 @@ def origin(tmp_path):
 
 def test_fetches_the_pinned_data_and_verifies_it(tmp_path, origin):
     source, pinned, sums = origin
-    stage = load_stage()
+    stage = load_stage("paper_data")
     target = stage.fetch(str(source), pinned, tmp_path / "data" / "paper", sums)
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()) == [
         "bach/scale.mid", "mozart/chord.mid"]  # data/classical only, no code
@@ -62,7 +56,7 @@ def test_fetches_the_pinned_data_and_verifies_it(tmp_path, origin):
 def test_a_mismatch_fails_naming_the_file(tmp_path, origin):
     source, pinned, sums = origin
     later = git(source, "rev-parse", "master")  # the later commit: scale.mid differs
-    stage = load_stage()
+    stage = load_stage("paper_data")
     with pytest.raises(RuntimeError, match="checksum differs: bach/scale.mid"):
         stage.fetch(str(source), later, tmp_path / "out", sums)
     assert not (tmp_path / "out" / "classical").exists()
@@ -71,6 +65,6 @@ def test_a_mismatch_fails_naming_the_file(tmp_path, origin):
 
 
 def test_the_shipped_checksums_describe_the_original_data():
-    sums = load_stage().read_checksums(REPO / "configs" / "paper_data.sha256")
+    sums = load_stage("paper_data").read_checksums(REPO / "configs" / "paper_data.sha256")
     assert len(sums) == 3030 and sum(name.endswith(".mid") for name in sums) == 3029
     assert len({name.split("/")[0] for name in sums if "/" in name}) == 127  # composers

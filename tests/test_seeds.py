@@ -1,22 +1,12 @@
 """pipelines/seeds.py: each seed's figures and their spread, from dvc.api.exp_show rows."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_stage():
-    spec = importlib.util.spec_from_file_location("seeds_stage", REPO / "pipelines" / "seeds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from stage_scripts import load_stage
 
 
 def test_seed_table_lists_each_seed_and_the_spread():
-    seeds = load_stage()
+    seeds = load_stage("seeds")
     rows = [{"Experiment": None, "rev": "workspace", "seed": 42},  # the workspace: not a seed run
             *({"Experiment": f"seed-{s}", "rev": "abc", "State": "Success", "seed": float(s),
                "metrics/crnngan.json:stats.unique_tones.mean": u,
@@ -44,4 +34,4 @@ f65a4a1  seed-3  10:46 AM   Failed
 
 Worker status: 1 active, 0 idle
 """
-    assert load_stage().queue_states(status) == {"seed-1": "Running", "seed-2": "Queued", "seed-3": "Failed"}
+    assert load_stage("seeds").queue_states(status) == {"seed-1": "Running", "seed-2": "Queued", "seed-3": "Failed"}
