@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         write_json(args.metrics / f"{model}.json",
                    ev.model_metrics(results, model) if model in generated else {"evaluated": 0})
     write_json(args.metrics / "real.json", ev.real_metrics(results))
+    write_json(args.metrics / "claims.json", ev.claims_json(claims))
     figures = args.reports / "figures"
     figures.mkdir(parents=True, exist_ok=True)
     files = []

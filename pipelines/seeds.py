@@ -8,23 +8,26 @@ experiment per seed (the whole pipeline with ``seed`` overridden) and waits for 
 worker to finish them one after the other; `show` reads every experiment of the current
 commit and its ancestors (``dvc.api.exp_show``; the newest experiment of each seed) and
 prints, per model, each seed's key statistics and collapse flag, then their mean and
-standard deviation over the seeds.
+standard deviation over the seeds, then the paper's claims per seed and across them (a claim
+holds across seeds only if every seed agrees; see ``crnngan.evaluation.claims_across_seeds``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from crnngan.config import MODEL_NAMES
+from crnngan.evaluation import claims_across_seeds, claims_across_seeds_markdown
 
 log = logging.getLogger("seeds")
 # metrics/<model>.json paths shown, with their column labels.
@@ -74,10 +77,10 @@ def metric(row: Mapping[str, Any], model: str, path: str) -> float:
     return float("nan")
 
 
-def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Per model: one line per seed's experiment, then the mean and std over them."""
+def finished(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The latest finished experiment of each seed, with ``seed`` as an int."""
     done, seen = [], set()
-    for r in rows:  # newest commit first: the latest finished experiment of each seed
+    for r in rows:  # newest commit first
         # exp_show gives params as floats (seed 2.0); queued and running rows hold the
         # workspace's stale metrics, so only finished ones count.
         seed = r.get("seed")
@@ -85,6 +88,29 @@ def seed_table(rows: Sequence[Mapping[str, Any]]) -> str:
             if int(seed) not in seen:
                 seen.add(int(seed))
                 done.append({**r, "seed": int(seed)})
+    return done
+
+
+def seed_claims(done: Sequence[Mapping[str, Any]],
+                read: Callable[[str], str | None]) -> dict[int, list[dict[str, str]]]:
+    """seed -> its experiment's claims (``metrics/claims.json`` at the experiment's commit,
+    ``read(rev)`` giving that file's text or None); seeds whose experiment predates the file
+    are left out."""
+    out = {}
+    for r in done:
+        text = read(r["rev"])
+        if text is not None:
+            out[r["seed"]] = json.loads(text)["claims"]
+    return out
+
+
+def git_claims(rev: str) -> str | None:
+    shown = subprocess.run(["git", "show", f"{rev}:metrics/claims.json"], capture_output=True, text=True)
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def seed_table(done: Sequence[Mapping[str, Any]]) -> str:
+    """Per model: one line per seed's experiment (:func:`finished`), then the mean and std."""
     if not done:
         return "no finished experiment with a seed param: run `python pipelines/seeds.py run 1 2 3` first"
     lines = []
@@ -115,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     import dvc.api
 
     # Experiments belong to the commit they ran on: look back along the whole history.
-    print(seed_table(dvc.api.exp_show(num=-1)))
+    done = finished(dvc.api.exp_show(num=-1))
+    print(seed_table(done))
+    claims = seed_claims(done, git_claims)
+    if claims:
+        print("\n" + claims_across_seeds_markdown(claims_across_seeds(claims)))
     return 0
 
 

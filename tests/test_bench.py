@@ -5,6 +5,7 @@ import dataclasses
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -33,9 +34,9 @@ from crnngan.bench import (
     run,
     spec_peak,
     speedup_target,
-    write_synthetic_corpus,
 )
 from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
+from crnngan.midi_io import write_notes
 from crnngan.models import Discriminator, Generator
 from crnngan.representation import feature_width
 
@@ -131,10 +132,19 @@ def test_contention_warning():
     assert "busy" in contention_warning({**info, "load_average_1_5_15": [2.0, 2.0, 2.0]})
 
 
-def test_preprocess_on_synthetic_corpus(tmp_path):
-    paths = write_synthetic_corpus(tmp_path, files=3, notes=20)
-    out = bench_preprocess(paths, PreprocessConfig(), [1], ONE)
-    assert out["files"] == 3 and out["notes"] > 0
+def write_scales(folder, files, notes):
+    """``files`` MIDI files of ``notes`` distinct tones each (a rising line, one per beat)."""
+    paths = [folder / f"scale_{i}.mid" for i in range(files)]
+    for path in paths:
+        write_notes(path, np.arange(notes) * 0.5, np.full(notes, 0.4), 48 + np.arange(notes), np.full(notes, 80))
+    return paths
+
+
+def test_preprocess_counts_files_read_and_notes(tmp_path):
+    paths = write_scales(tmp_path, files=3, notes=20)
+    (tmp_path / "broken.mid").write_bytes(b"not midi")
+    out = bench_preprocess([*paths, tmp_path / "broken.mid"], PreprocessConfig(), [1], ONE)
+    assert (out["files"], out["read"], out["notes"]) == (4, 3, 60)
     check_timing(out["by_workers"]["1"], "files_per_s", "notes_per_s")
 
 
@@ -252,8 +262,15 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "bf16_support", lambda device_type: "no bf16 LSTM here (test)")
     _quiet()
     # cudagraphs on a CPU: dropped with a warning, so the variant runs (eagerly) and is reported.
-    results = run(params, overlay, quick=True, variants=["cudagraphs", "bf16", "broken"])
+    paper_data = tmp_path / "paper"
+    paper_data.mkdir()
+    write_scales(paper_data, files=5, notes=20)
+    (paper_data / "broken.mid").write_bytes(b"not midi")
+    results = run(params, overlay, quick=True, variants=["cudagraphs", "bf16", "broken"], paper_data=paper_data)
     json.dumps(results)  # JSON-ready
+    paper_pre = results["preprocess_paper"]
+    assert (paper_pre["files"], paper_pre["read"], paper_pre["notes"]) == (6, 5, 100)
+    assert set(paper_pre["by_workers"]) == {"1", "0"}
     paper = results["training"]["paper"]
     assert paper["crnngan/adversarial"]["hidden_g"] == 12 and paper["crnngan/adversarial"]["length"] == 25
     assert paper["crnngan/adversarial[cudagraphs]"]["unroll"] == "eager"
@@ -268,3 +285,4 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     assert "crnngan/adversarial[cudagraphs]" in table and "FAILED paper/crnngan/adversarial[broken]" in table
     assert "UNSUPPORTED paper/crnngan/adversarial[bf16]: this machine cannot run it" in table
     assert "the target does not apply" in table
+    assert f"preprocessing: 6 files (5 read), 100 notes from {paper_data}" in table

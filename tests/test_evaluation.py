@@ -1,6 +1,7 @@
 """The evaluate stage: real windows, bootstrap summaries, the paper's claims, the report,
 the pipeline end to end, and a sanity check on real Bach chorales."""
 
+import dataclasses
 import json
 import logging
 import math
@@ -278,6 +279,8 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     assert set(gan["stats"]) == set(ev.REPORTED) and "overall" in gan["distance_to_real"]
     assert strict((tmp_path / "metrics" / "crnngan3.json").read_text()) == {"evaluated": 0}
     assert strict((tmp_path / "metrics" / "real.json").read_text())["k1"]["n_windows"] == 8
+    claims = strict((tmp_path / "metrics" / "claims.json").read_text())
+    assert claims["checked"] == len(claims["claims"]) > 0 and {"id", "agrees"} <= set(claims["claims"][0])
     figures = tmp_path / "reports" / "figures"
     assert {p.name for p in figures.iterdir()} == {
         *(f"hist_{k}.png" for k in ev.REPORTED), "training_curves.png", "piano_rolls.png"}
@@ -359,3 +362,68 @@ def test_the_report_defines_the_repetition_count_with_checked_numbers(evaluated)
     md = ev.summary_markdown(evaluated, ev.paper_claims(evaluated))
     assert f"one held pitch scores {repetitions([60] * 100):,}" in md
     assert f"a motif played 4 times {repetitions([60, 62, 64] * 4)}" in md
+
+
+# --------------------------------------------------------------------------- equal duration
+
+
+def test_within_seconds_counts_onsets_from_the_first():
+    # dt 5 of the first event is ignored: onsets 0, 1, 1, 3, 6.
+    song = np.column_stack([[5.0, 1, 0, 2, 3], np.ones(5), np.arange(60.0, 65), np.full(5, 64.0)])
+    assert len(ev.within_seconds(song, 3.0)) == 3  # onset < 3
+    assert len(ev.within_seconds(song, 3.5)) == 4
+    assert len(ev.within_seconds(song, 100.0)) == 5 and len(ev.within_seconds(song[:0], 1.0)) == 0
+
+
+def test_duration_windows_are_whole_and_distinct():
+    # Song 0: ten events one second apart (onsets 0..9); song 1 spans 2 s, too short for 4 s.
+    long = np.column_stack([np.ones(10), np.ones(10), np.arange(60.0, 70), np.full(10, 64.0)])
+    short = np.column_stack([np.ones(3), np.ones(3), np.full(3, 40.0), np.full(3, 64.0)])
+    windows = ev.duration_windows([long, short], 4.0, 6, seed=0)
+    # Starts 0..5 have 4 s of song after them: six distinct windows of 4 events each.
+    assert [len(w) for w in windows] == [4] * 6
+    assert sorted(int(w[0, 2]) for w in windows) == [60, 61, 62, 63, 64, 65]
+    assert all(w[0, 0] == 0 and np.array_equal(w[1:, 0], [1, 1, 1]) for w in windows)
+    with pytest.raises(ValueError, match="longest spans 9.0 s"):
+        ev.duration_windows([long, short], 10.0, 2, seed=0)
+
+
+def test_equal_duration_exposes_a_model_that_plays_too_slowly():
+    rng = np.random.default_rng(3)
+    test = [random_song(rng, 400) for _ in range(4)]
+    slow = [w.copy() for w in ev.real_windows(test, 30, 8, seed=1)]
+    for w in slow:
+        w[:, 0] *= 4  # the same tones, four times as far apart
+    cfg = EvaluateConfig(real_windows=12, bootstrap=200, compare_seconds=5.0)
+    results = ev.evaluate_models({"crnngan": slow}, test, cfg, seed=7, steps=30)
+    # At equal steps the slow model holds real tones and is not short...
+    assert not results["models"]["crnngan"]["short"]
+    at = results["duration"]["models"]["crnngan"]
+    real_tones = results["duration"]["real"]["median_tones"]
+    # ... in the same 5 s it plays about a quarter of real music's tones: short, closeness inf.
+    assert at["median_tones"] < ev.SHORT_SHARE * real_tones and at["short"] and at["closeness"] == math.inf
+    metrics = ev.model_metrics(results, "crnngan")
+    assert metrics["at_duration"]["short"] == 1 and metrics["at_duration"]["closeness"] is None
+    assert ev.real_metrics(results)["at_duration"]["median_tones"] == real_tones
+    md = ev.summary_markdown(results, ev.paper_claims(results))
+    assert "## At equal duration: each song's first 5 s" in md and "| real music (5 s windows) |" in md
+    off = ev.evaluate_models({"crnngan": slow}, test, dataclasses.replace(cfg, compare_seconds=0.0), seed=7, steps=30)
+    assert off["duration"] is None and "at_duration" not in ev.model_metrics(off, "crnngan")
+    assert "equal duration" not in ev.summary_markdown(off, [])
+
+
+# --------------------------------------------------------------------------- several seeds
+
+
+def test_claims_across_seeds_need_every_seed():
+    def run(t1, t2, c1=None):
+        rows = [{"id": "T1", "claim": "a", "agrees": t1}, {"id": "T2", "claim": "b", "agrees": t2}]
+        return rows + ([{"id": "C1", "claim": "c", "agrees": c1}] if c1 else [])
+    rows = ev.claims_across_seeds({1: run("yes", "no", "yes"), 2: run("yes", "no"), 3: run("yes", "yes", "yes")})
+    assert [(r["id"], r["agrees"]) for r in rows] == [("T1", "yes"), ("T2", "inconclusive"), ("C1", "inconclusive")]
+    assert rows[2]["seeds"] == {1: "yes", 2: "-", 3: "yes"}  # seed 2 did not check C1
+    all_no = ev.claims_across_seeds({1: run("no", "inconclusive"), 2: run("no", "inconclusive")})
+    assert [r["agrees"] for r in all_no] == ["no", "inconclusive"]  # inconclusive everywhere stays so
+    md = ev.claims_across_seeds_markdown(rows)
+    assert "agrees with 1 of 3 claims" in md and "| T2 | b | no | no | yes | inconclusive |" in md
+    assert ev.claims_json(run("yes", "no")) == {"agree": 1, "checked": 2, "claims": run("yes", "no")}

@@ -1,6 +1,10 @@
 """pipelines/seeds.py: each seed's figures and their spread, from dvc.api.exp_show rows."""
 
+import json
+
 import numpy as np
+
+from crnngan.evaluation import claims_across_seeds
 
 from stage_scripts import load_stage
 
@@ -20,10 +24,24 @@ def test_seed_table_lists_each_seed_and_the_spread():
              "metrics/crnngan.json:stats.unique_tones.mean": 99.0}]
     assert seeds.metric(rows[1], "crnngan", "stats.unique_tones.mean") == 10.0
     assert np.isnan(seeds.metric(rows[1], "crnngan3", "stats.unique_tones.mean"))
-    table = seeds.seed_table(rows).splitlines()
+    done = seeds.finished(rows)
+    assert [(r["seed"], r["rev"]) for r in done] == [(1, "abc"), (2, "abc")]
+    table = seeds.seed_table(done).splitlines()
     gan = table[table.index("crnngan") + 2:table.index("crnngan") + 6]
     assert [line.split()[:2] for line in gan] == [["seed", "1"], ["seed", "2"], ["mean", "12"], ["std", "2.83"]]
-    assert "no finished experiment" in seeds.seed_table(rows[:1])
+    assert "no finished experiment" in seeds.seed_table(seeds.finished(rows[:1]))
+
+
+def test_claims_are_read_per_seed_and_joined():
+    seeds = load_stage("seeds")
+    claim = {"id": "T1", "claim": "unique tones: C-RNN-GAN > baseline", "source": "§4", "measured": "..."}
+    files = {"r1": json.dumps({"claims": [{**claim, "agrees": "yes"}]}),
+             "r2": json.dumps({"claims": [{**claim, "agrees": "no"}]})}
+    done = [{"seed": 1, "rev": "r1"}, {"seed": 2, "rev": "r2"}, {"seed": 3, "rev": "before-claims-json"}]
+    claims = seeds.seed_claims(done, files.get)
+    assert list(claims) == [1, 2]  # seed 3's experiment has no claims file
+    (row,) = claims_across_seeds(claims)
+    assert row["seeds"] == {1: "yes", 2: "no"} and row["agrees"] == "inconclusive"
 
 
 def test_queue_status_is_parsed():

@@ -379,12 +379,21 @@ def write_synthetic_corpus(folder: Path, files: int = 24, notes: int = 400, seed
 def bench_preprocess(paths: Sequence[Path], cfg: PreprocessConfig, workers: Sequence[int],
                      budget: Budget) -> dict[str, Any]:
     """files/s and notes/s of :func:`crnngan.dataset.load_songs` per worker count (0 = one per
-    core; the process pool's start-up is counted, as preprocessing pays it once per run)."""
+    core; the process pool's start-up is counted, as preprocessing pays it once per run), and
+    how many files were read (the rest skipped, each with its reason in the manifest)."""
+    results: dict[int, list[Any]] = {}
+
+    def once(w: int) -> Callable[[], None]:
+        def load() -> None:
+            results[w] = load_songs(paths, cfg, w)
+        return load
+
     # load_songs draws a tqdm bar on stderr; keep it out of the benchmark's report.
     with contextlib.redirect_stderr(io.StringIO()):
-        n_notes = sum(len(r.events) for r in load_songs(paths, cfg, 1) if r.events is not None)
-        timings = {w: repeat(lambda: load_songs(paths, cfg, w), budget) for w in workers}
-    out: dict[str, Any] = {"files": len(paths), "notes": n_notes, "by_workers": {}}
+        timings = {w: repeat(once(w), budget) for w in workers}
+    read = [r for r in results[workers[0]] if r.events is not None]
+    n_notes = sum(len(r.events) for r in read)
+    out: dict[str, Any] = {"files": len(paths), "read": len(read), "notes": n_notes, "by_workers": {}}
     for w, timing in timings.items():
         n = w or os.cpu_count() or 1
         timing.update(files_per_s=len(paths) / timing["median_s"], notes_per_s=n_notes / timing["median_s"],
@@ -611,10 +620,12 @@ def speedup_target(steps: dict[str, dict[str, Any]], device: torch.device) -> di
             "met": speedup >= SPEEDUP_TARGET, "on_gpu": device.type == "cuda"}
 
 
-def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[str] | None = None
-        ) -> dict[str, Any]:
+def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[str] | None = None,
+        paper_data: Path | None = None) -> dict[str, Any]:
     """Every measurement; returns the JSON-ready results. ``variants`` (names of
-    :data:`VARIANTS`) defaults to :func:`default_variants`."""
+    :data:`VARIANTS`) defaults to :func:`default_variants`. ``paper_data``: a folder of the
+    paper's MIDI (``make paper-data``) whose preprocessing is timed too, once serial and once
+    with one process per core (a single pass each: the full set takes minutes)."""
     start = time.perf_counter()
     plan = PLANS["quick" if quick else "full"]
     device = default_device()
@@ -642,6 +653,11 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
         workers = list(dict.fromkeys([1, params.preprocess.workers, 0]))
         pre = bench_preprocess(paths, params.preprocess, workers, plan.preprocess)
     results["preprocess"] = {"source": source, "default_workers": params.preprocess.workers, **pre}
+    if paper_data is not None and paper_data.is_dir():
+        _log(f"preprocessing the paper's data in {paper_data} ...")
+        paths = find_midi_files(paper_data)[:plan.max_files]
+        pre = bench_preprocess(paths, params.preprocess, [1, 0], Budget(0, 1, 1, 0.0))
+        results["preprocess_paper"] = {"source": str(paper_data), "default_workers": None, **pre}
     results["memory"]["after_preprocess"] = peak_memory()
 
     results["training"] = {}
@@ -724,6 +740,16 @@ def _loads(loads: list[float] | None) -> str:
     return "n/a" if loads is None else "/".join(f"{x:.1f}" for x in loads)
 
 
+def _preprocess_lines(pre: dict[str, Any]) -> list[str]:
+    lines = [f"preprocessing: {pre['files']} files ({pre['read']} read), {pre['notes']:,} notes "
+             f"from {pre['source']}"]
+    for w, t in pre["by_workers"].items():
+        default = " (default)" if int(w) == pre["default_workers"] else ""
+        lines.append(f"  workers={w}{default} ({t['processes']} processes): {_fmt(t['files_per_s'])} "
+                     f"files/s, {_fmt(t['notes_per_s'])} notes/s  [w{t['warmup']} r{t['repeats']}]")
+    return lines
+
+
 def format_table(results: dict[str, Any]) -> str:
     """The results as a readable plain-text report."""
     m = results["machine"]
@@ -736,12 +762,9 @@ def format_table(results: dict[str, Any]) -> str:
         "figures: median of the timed repeats (r) after warm-up (w)",
         *([f"WARNING: {results['warning']}"] if results["warning"] else []), "",
     ]
-    pre = results["preprocess"]
-    lines.append(f"preprocessing: {pre['files']} files, {pre['notes']:,} notes from {pre['source']}")
-    for w, t in pre["by_workers"].items():
-        default = " (default)" if int(w) == pre["default_workers"] else ""
-        lines.append(f"  workers={w}{default} ({t['processes']} processes): {_fmt(t['files_per_s'])} "
-                     f"files/s, {_fmt(t['notes_per_s'])} notes/s  [w{t['warmup']} r{t['repeats']}]")
+    for key in ("preprocess", "preprocess_paper"):
+        if key in results:
+            lines += _preprocess_lines(results[key])
     lines += ["", "training steps (Trainer-driven training_step; adversarial = D update + G update)",
               f"  {'model/step':36} {'ms/step':>9} {'(min)':>8} {'seq/s':>7} {'LSTM GFLOP/s':>12} "
               f"{'% peak':>7} {'speed-up':>8} {'(min)':>6}  runs (first run)"]
@@ -811,6 +834,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--params", type=Path, default=Path("params.yaml"))
     ap.add_argument("--paper", type=Path, default=Path("configs/paper.yaml"),
                     help="paper overlay; the paper's sizes are built in when it is absent")
+    ap.add_argument("--paper-data", type=Path, default=Path("data/paper/classical"),
+                    help="the paper's MIDI (make paper-data); its preprocessing is timed when present")
     ap.add_argument("--variants", default=None,
                     help=f"comma-separated fast paths to time beside the default step ({', '.join(VARIANTS)}; "
                          "'' for none); default: all on a GPU, compile on a CPU, none with --quick on a CPU")
@@ -821,7 +846,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     _quiet()
     variants = None if args.variants is None else [v for v in args.variants.split(",") if v]
-    results = run(args.params, args.paper, args.quick, variants)
+    results = run(args.params, args.paper, args.quick, variants, args.paper_data)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     print(format_table(results))

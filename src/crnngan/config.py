@@ -149,6 +149,7 @@ class EvaluateConfig:
     polyphony_tolerance: float = 0.0  # seconds between onsets that still count as together
     legacy: bool = False  # reproduce the original code's metric quirks
     real_windows: int = 200  # real test-split windows, of the generated length
+    compare_seconds: float = 20.0  # also compare every song's first this many seconds (0: only at equal steps)
     bootstrap: int = 1000
     confidence: float = 0.95
     # A song set is collapsed (a verdict in the report, a tag on the MLflow run) when one pitch

@@ -23,7 +23,7 @@ import csv
 import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -62,35 +62,71 @@ PLATEAU_EPOCH, PLATEAU_DRIFT = 15, 0.05
 Summary = dict[str, float]  # mean, std, n, ci_low, ci_high of one statistic
 
 
-def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
-                 seed: int) -> list[np.ndarray]:
-    """``count`` windows of ``window_events`` consecutive events, from songs at least that long.
+def _window_starts(choices: Sequence[int], count: int, seed: int) -> list[tuple[int, int]]:
+    """``count`` (song, start) pairs, ``choices[i]`` the number of valid starts in song i.
 
-    Windows go round-robin over the eligible songs in a seeded random order, so each song
-    gives about ``count / songs`` windows (a long song would otherwise dominate), at seeded
-    uniform starts, distinct within a song while it has enough of them (the same window twice
-    would make real music look repetitive to the collapse indicators). A window's first dt is
-    0, as in a generated song. Raises ``ValueError`` when no song is long enough.
-    """
-    if window_events < 1 or count < 1:
-        raise ValueError(f"window_events and count must be >= 1, got {window_events}, {count}")
-    eligible = [s for s in songs if len(s) >= window_events]
-    if not eligible:
-        longest = max((len(s) for s in songs), default=0)
-        raise ValueError(f"no real song has {window_events} events (the longest has {longest})")
+    Round-robin over the songs with a valid start, in a seeded random order, so each gives
+    about ``count / songs`` windows (a long song would otherwise dominate), at seeded uniform
+    starts, distinct within a song while it has enough of them (the same window twice would
+    make real music look repetitive to the collapse indicators)."""
+    eligible = np.flatnonzero(np.asarray(choices) > 0)
     rng = np.random.default_rng(seed)
-    picks = rng.permutation(len(eligible))[np.arange(count) % len(eligible)]  # (count,)
+    picks = eligible[rng.permutation(len(eligible))[np.arange(count) % len(eligible)]]  # (count,)
     starts = np.zeros(count, dtype=np.int64)
     for i in np.unique(picks):
         mine = np.flatnonzero(picks == i)  # the windows cut from song i
-        choices = len(eligible[i]) - window_events + 1
-        starts[mine] = rng.choice(choices, size=len(mine), replace=len(mine) > choices)
-    windows = []
-    for i, start in zip(picks, starts):
-        window = np.array(eligible[i][start:start + window_events], dtype=np.float32)
-        window[0, DT] = 0.0
-        windows.append(window)
-    return windows
+        starts[mine] = rng.choice(choices[i], size=len(mine), replace=len(mine) > choices[i])
+    return list(zip(picks.tolist(), starts.tolist()))
+
+
+def _window(song: np.ndarray, start: int, stop: int) -> np.ndarray:
+    window = np.array(song[start:stop], dtype=np.float32)
+    window[0, DT] = 0.0  # a window's first dt is 0, as in a generated song
+    return window
+
+
+def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
+                 seed: int) -> list[np.ndarray]:
+    """``count`` windows of ``window_events`` consecutive events, from songs at least that
+    long, picked by :func:`_window_starts`. Raises ``ValueError`` when no song is long enough.
+    """
+    if window_events < 1 or count < 1:
+        raise ValueError(f"window_events and count must be >= 1, got {window_events}, {count}")
+    choices = [max(len(s) - window_events + 1, 0) for s in songs]
+    if not any(choices):
+        longest = max((len(s) for s in songs), default=0)
+        raise ValueError(f"no real song has {window_events} events (the longest has {longest})")
+    return [_window(songs[i], start, start + window_events) for i, start in _window_starts(choices, count, seed)]
+
+
+def _onsets(song: np.ndarray) -> np.ndarray:
+    """(N,) onset of each event in seconds from the song's first (its first dt ignored)."""
+    dt = np.asarray(song, dtype=np.float64)[:, DT].copy()
+    if len(dt):
+        dt[0] = 0.0
+    return np.cumsum(dt)
+
+
+def within_seconds(song: np.ndarray, seconds: float) -> np.ndarray:
+    """The events of ``song`` with onsets in its first ``seconds`` (onset < seconds)."""
+    return np.asarray(song)[:int(np.searchsorted(_onsets(song), seconds, side="left"))]
+
+
+def duration_windows(songs: Sequence[np.ndarray], seconds: float, count: int,
+                     seed: int) -> list[np.ndarray]:
+    """``count`` windows of ``seconds``: from a seeded event on, every event with an onset
+    less than ``seconds`` after it, from songs that last at least that long past the start
+    (so no window is cut short by its song's end). Raises ``ValueError`` when none does."""
+    if seconds <= 0 or count < 1:
+        raise ValueError(f"seconds must be > 0 and count >= 1, got {seconds}, {count}")
+    onsets = [_onsets(s) for s in songs]
+    # Start i is valid while a later onset lies >= seconds after it: the window is complete.
+    choices = [int(np.searchsorted(o, o[-1] - seconds, side="right")) if len(o) else 0 for o in onsets]
+    if not any(choices):
+        longest = max((float(o[-1]) for o in onsets if len(o)), default=0.0)
+        raise ValueError(f"no real song lasts {seconds:g} s (the longest spans {longest:.1f} s of onsets)")
+    return [_window(songs[i], start, int(np.searchsorted(onsets[i], onsets[i][start] + seconds, side="left")))
+            for i, start in _window_starts(choices, count, seed)]
 
 
 def step_windows(songs: Sequence[np.ndarray], tones_per_step: int, steps: int, count: int,
@@ -235,11 +271,49 @@ def evaluate_models(generated: Mapping[str, Sequence[np.ndarray]],
             "mgeval": (compare_sets(_mgeval_songs(songs), _mgeval_songs(windows_at[k]))
                        if len(songs) >= 2 and len(windows_at[k]) >= 2 else None),
         }
+    duration = None
+    if cfg.compare_seconds > 0:
+        seconds = cfg.compare_seconds
+        longest = max((float(_onsets(s)[-1]) for s in real_test_songs if len(s)), default=0.0)
+        if seconds > longest:  # as for steps: the longest duration that exists
+            notes.append(f"{seconds:g} s real windows requested, but the longest real song spans "
+                         f"{longest:.1f} s: the equal-duration comparison uses {longest:.1f} s")
+            seconds = longest
+        if seconds > 0:
+            duration = compare_at_duration(generated, real_test_songs, seconds, cfg, seed, measure)
     settings = {"metric_mode": "legacy" if cfg.legacy else "clean",
                 "polyphony_tolerance": cfg.polyphony_tolerance, "bootstrap": cfg.bootstrap,
                 "confidence": cfg.confidence, "real_windows": cfg.real_windows, "seed": seed,
                 "collapse_thresholds": dataclasses.asdict(thresholds)}
-    return {"settings": settings, "steps": steps, "notes": notes, "real": real, "models": models}
+    return {"settings": settings, "steps": steps, "notes": notes, "real": real, "models": models,
+            "duration": duration}
+
+
+def compare_at_duration(generated: Mapping[str, Sequence[np.ndarray]], real_test_songs: Sequence[np.ndarray],
+                        seconds: float, cfg: EvaluateConfig, seed: int,
+                        measure: Callable[[Sequence[np.ndarray]], tuple[dict[str, np.ndarray], dict[str, Summary]]],
+                        ) -> dict[str, Any]:
+    """The comparison at equal duration: each generated song's first ``seconds`` against real
+    test windows of ``seconds`` (:func:`duration_windows`), in every model's case. A model
+    that plays fast is then measured on more tones than real music holds in that time, a slow
+    one on fewer. Songs too sparse (median tones under :data:`SHORT_SHARE` of the real
+    windows') are ``short`` and get closeness inf, as at equal steps. Returns ``seconds``,
+    ``real`` {n_windows, median_tones, stats} and ``models`` {name: {median_tones, short,
+    stats, distance, closeness}}; ``measure`` gives a song list's (table, stats)."""
+    windows = duration_windows(real_test_songs, seconds, cfg.real_windows, seed)
+    _, real_stats = measure(windows)
+    minimum = short_song_threshold(windows)
+    models = {}
+    for name, songs in generated.items():
+        cut = [within_seconds(song, seconds) for song in songs]
+        _, stats = measure(cut)
+        median = float(np.median([len(c) for c in cut])) if cut else 0.0
+        distance = {st: _distance(stats[st], real_stats[st]) for st in FIGURE3}
+        models[name] = {"median_tones": median, "short": median < minimum, "stats": stats, "distance": distance,
+                        "closeness": float("inf") if median < minimum else _nanmean(list(distance.values()))}
+    return {"seconds": seconds, "real": {"n_windows": len(windows), "stats": real_stats,
+                                         "median_tones": float(np.median([len(w) for w in windows]))},
+            "models": models}
 
 
 # --------------------------------------------------------------------------- metrics files
@@ -265,6 +339,12 @@ def _diversity_json(d: Any) -> dict[str, float | int | None]:
     return {k: (v if v is None or isinstance(v, int) else _finite(v)) for k, v in d.as_dict().items()}
 
 
+def _duration_json(entry: Mapping[str, Any], seconds: float) -> dict[str, Any]:
+    return {"seconds": seconds, "median_tones": entry["median_tones"], "short": int(entry["short"]),
+            "closeness": _finite(entry["closeness"]),
+            "means": {k: _finite(v["mean"]) for k, v in entry["stats"].items()}}
+
+
 def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
     """``metrics/<model>.json``: JSON-ready, non-finite values as None."""
     m = results["models"][model]
@@ -278,6 +358,8 @@ def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
         "real_mean": {k: _finite(v) for k, v in real_means(results, model).items()},
         "distance_to_real": {**{k: _finite(v) for k, v in m["distance"].items()},
                              "overall": _finite(m["closeness"])},
+        **({"at_duration": _duration_json(results["duration"]["models"][model], results["duration"]["seconds"])}
+           if results.get("duration") else {}),
         "mgeval": {**{k: _finite(mgeval["summary"][k]) for k in ("oa", "kld", "oa_gen")
                       if "summary" in mgeval},
                    "features": {f: {"oa": _finite(mgeval[f]["oa"]), "kld": _finite(mgeval[f]["kld"])}
@@ -287,11 +369,18 @@ def model_metrics(results: Mapping[str, Any], model: str) -> dict[str, Any]:
 
 def real_metrics(results: Mapping[str, Any]) -> dict[str, Any]:
     """``metrics/real.json``: real music in windows of the sample length, one entry per layout
-    (``k1``: one tone per step, as C-RNN-GAN and the baseline; ``k3``: C-RNN-GAN-3's)."""
-    return {f"k{k}": {"window_steps": r["steps"], "n_windows": r["n_windows"], "test_songs": r["test_songs"],
-                      "verdict": r["verdict"] or "not collapsed", "diversity": _diversity_json(r["diversity"]),
-                      "stats": _stats_json(r["stats"])}
-            for k, r in sorted(results["real"].items())}
+    (``k1``: one tone per step, as C-RNN-GAN and the baseline; ``k3``: C-RNN-GAN-3's), and in
+    windows of ``compare_seconds`` (``at_duration``)."""
+    out: dict[str, Any] = {
+        f"k{k}": {"window_steps": r["steps"], "n_windows": r["n_windows"], "test_songs": r["test_songs"],
+                  "verdict": r["verdict"] or "not collapsed", "diversity": _diversity_json(r["diversity"]),
+                  "stats": _stats_json(r["stats"])}
+        for k, r in sorted(results["real"].items())}
+    if results.get("duration"):
+        d = results["duration"]
+        out["at_duration"] = {"seconds": d["seconds"], "n_windows": d["real"]["n_windows"],
+                              "median_tones": d["real"]["median_tones"], "stats": _stats_json(d["real"]["stats"])}
+    return out
 
 
 def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str, float]:
@@ -472,6 +561,52 @@ def paper_claims(results: Mapping[str, Any],
     return sorted(rows, key=lambda r: CLAIM_ORDER.index(r["id"]))
 
 
+def claims_json(claims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
+    """``metrics/claims.json``: the claims table of one run, for :func:`claims_across_seeds`."""
+    return {"agree": sum(c["agrees"] == "yes" for c in claims), "checked": len(claims),
+            "claims": [dict(c) for c in claims]}
+
+
+def claims_across_seeds(runs: Mapping[int, Sequence[Mapping[str, str]]]) -> list[dict[str, Any]]:
+    """The claims of several runs of one recipe (seed -> :func:`paper_claims` rows), joined.
+
+    A claim agrees across seeds ("yes") only if it agrees in every run, disagrees ("no") only
+    if it disagrees in every run, and is "inconclusive" otherwise: one lucky seed does not
+    make a result. Rows keep the order of the runs' tables (a claim is known by id and text,
+    as F3d holds two); ``seeds`` maps each seed to its run's answer ("-" where that run did
+    not check the claim, which makes the claim inconclusive too)."""
+    keys: list[tuple[str, str]] = []
+    answers: dict[tuple[str, str], dict[int, str]] = {}
+    for seed, claims in runs.items():
+        for c in claims:
+            key = (c["id"], c["claim"])
+            if key not in answers:
+                keys.append(key)
+                answers[key] = {}
+            answers[key][seed] = c["agrees"]
+    rows = []
+    for key in sorted(keys, key=lambda k: (CLAIM_ORDER.index(k[0]) if k[0] in CLAIM_ORDER else len(CLAIM_ORDER),
+                                           keys.index(k))):
+        per_seed = {seed: answers[key].get(seed, "-") for seed in runs}
+        values = set(per_seed.values())
+        overall = values.pop() if len(values) == 1 and values <= {"yes", "no"} else "inconclusive"
+        rows.append({"id": key[0], "claim": key[1], "seeds": per_seed, "agrees": overall})
+    return rows
+
+
+def claims_across_seeds_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
+    """:func:`claims_across_seeds` as a markdown table with one column per seed."""
+    seeds = list(rows[0]["seeds"]) if rows else []
+    agreed = sum(r["agrees"] == "yes" for r in rows)
+    lines = [f"Across {len(seeds)} seeds the recipe agrees with {agreed} of {len(rows)} claims "
+             "(yes / no: the same answer in every seed; otherwise inconclusive).", "",
+             "| # | paper's claim | " + " | ".join(f"seed {s}" for s in seeds) + " | across seeds |",
+             "|---" * (len(seeds) + 3) + "|"]
+    lines += [f"| {r['id']} | {r['claim']} | " + " | ".join(r["seeds"][s] for s in seeds) + f" | {r['agrees']} |"
+              for r in rows]
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -591,6 +726,29 @@ def _closeness_table(results: Mapping[str, Any], order: Sequence[str]) -> list[s
     return lines
 
 
+def _duration_table(results: Mapping[str, Any], order: Sequence[str]) -> list[str]:
+    """Statistics of every song's first ``seconds`` against real windows of that duration."""
+    d = results.get("duration")
+    if not d:
+        return []
+    lines = [f"## At equal duration: each song's first {d['seconds']:g} s", "",
+             f"The same statistics on the first {d['seconds']:g} s of every song, against "
+             f"{d['real']['n_windows']} real test windows of {d['seconds']:g} s (param "
+             "`evaluate.compare_seconds`): a model that plays faster than real music is measured "
+             "on more tones, a slower one on fewer. Distance as above; inf when the median song "
+             f"holds under {SHORT_SHARE:g} x the real tone count in that time.", "",
+             "| | tones (median) | " + " | ".join(LABELS[k] for k in FIGURE3) + " | distance to real |",
+             "|---" * (len(FIGURE3) + 3) + "|"]
+    for m in (m for m in order if m in d["models"]):
+        e = d["models"][m]
+        cells = [_fmt(k, e["stats"][k]["mean"]) for k in FIGURE3]
+        lines.append(f"| {MODEL_LABELS.get(m, m)} | {e['median_tones']:g} | " + " | ".join(cells)
+                     + f" | {e['closeness']:.2f} |")
+    cells = [_fmt(k, d["real"]["stats"][k]["mean"]) for k in FIGURE3]
+    return lines + [f"| real music ({d['seconds']:g} s windows) | {d['real']['median_tones']:g} | "
+                    + " | ".join(cells) + " | - |"]
+
+
 def _claims_table(results: Mapping[str, Any], claims: Sequence[Mapping[str, str]]) -> list[str]:
     agreed = sum(c["agrees"] == "yes" for c in claims)
     lines = ["## The paper's claims", "",
@@ -620,9 +778,10 @@ def summary_markdown(results: Mapping[str, Any], claims: Sequence[Mapping[str, s
              "(`samples/<model>/song_000.mid`, ...): ![piano rolls](figures/piano_rolls.png)"]
     sections = (_verdicts(results, order), rolls, _overview(results, order, missing, notes),
                 _statistics_table(results, order),
-                _closeness_table(results, order), _claims_table(results, claims))
+                _closeness_table(results, order), _duration_table(results, order),
+                _claims_table(results, claims))
     return "\n\n".join("\n".join(lines) for lines in
-                       (["# Evaluation: generated music vs real music"], *sections)) + "\n"
+                       (["# Evaluation: generated music vs real music"], *sections) if lines) + "\n"
 
 
 def piano_roll_panel(generated: Mapping[str, Sequence[np.ndarray]], real_songs: Sequence[np.ndarray],
