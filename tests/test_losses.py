@@ -12,6 +12,8 @@ from crnngan.losses import (
     freeze_by_accuracy,
     freeze_decision,
     generator_loss,
+    hypotheses_loss,
+    pitch_errors,
     next_event_loss,
 )
 
@@ -152,3 +154,35 @@ def test_freeze_rejects_ratio_outside_unit_interval(ratio):
 ])
 def test_freeze_by_accuracy(accuracy, threshold, expected):
     assert freeze_by_accuracy(accuracy, threshold) == expected
+
+
+def test_hypotheses_loss_scores_the_nearest_candidate_and_learns_which_it_was():
+    # k = 1, K = 2: out = [logit_0, logit_1, candidate_0 (5), candidate_1 (5)].
+    target = torch.tensor([[[0.0, 0.0, 1.0, 2.0, 0.0]]])  # a chord member: dt ignored
+    big = 20.0
+    exact = [3.0, -big, 1.0, 2.0, 0.0]  # right but for dt, which does not count: error 0
+    off = [0.0, -big, 1.0, 0.0, 1.0]  # pitch error 4, velocity error 1: 5
+    out = torch.tensor([[[0.0, 0.0, *off, *exact]]])  # equal logits: cross-entropy log 2
+    assert hypotheses_loss(out, target, 1, 2).item() == pytest.approx(math.log(2) / 5, abs=1e-6)
+    sure = out.clone()
+    sure[..., 1] = big  # certain of candidate 1, which won: no choice cost
+    assert hypotheses_loss(sure, target, 1, 2).item() == pytest.approx(0.0, abs=1e-6)
+    # The loser is not scored: moving it changes nothing.
+    moved = out.clone()
+    moved[..., 2:7] += 3.0
+    assert hypotheses_loss(moved, target, 1, 2).item() == pytest.approx(math.log(2) / 5, abs=1e-6)
+    # One candidate is the plain next-event loss.
+    single = torch.tensor([[off]])
+    assert hypotheses_loss(single, target, 1, 1).item() == next_event_loss(single, target, 1).item()
+
+
+def test_hypotheses_are_chosen_by_pitch_not_by_the_whole_event():
+    target = torch.tensor([[[0.0, 0.0, 1.0, 2.0, 0.0]]])
+    big = 20.0
+    right_pitch = [0.0, -big, 1.0, 2.0, 3.0]  # velocity off by 3: event error 9
+    near = [0.0, -big, 1.0, 1.0, 0.0]  # pitch off by 1: event error 1, but the wrong pitch
+    out = torch.tensor([[[big, 0.0, *right_pitch, *near]]])  # sure of candidate 0: no choice cost
+    assert hypotheses_loss(out, target, 1, 2).item() == pytest.approx(9 / 5, abs=1e-5)
+    # k = 2: the pitch error sums over the real step's sounding slots only.
+    target2 = torch.tensor([[[1.0, 1.0, 1.0, 2.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]]])
+    assert pitch_errors(torch.tensor([[[1.0, big, 1.0, 0.0, 0.0, big, 1.0, 9.0, 1.0, -big]]]), target2, 2).item() == 4.0

@@ -1,9 +1,21 @@
 """Generator and discriminator: shapes, teacher forcing vs free running, output ranges."""
 
+import math
+
 import pytest
 import torch
 
-from crnngan.models import Discriminator, Generator, gate_outputs, num_flags, num_parameters
+from crnngan.models import (
+    Discriminator,
+    Generator,
+    choose,
+    circle_of_fifths,
+    gate_outputs,
+    num_flags,
+    num_parameters,
+    num_uniforms,
+    with_pitch_classes,
+)
 from crnngan.representation import feature_width
 
 
@@ -123,3 +135,61 @@ def test_flags_are_drawn_with_their_probability():
     u = torch.tensor([[0.1], [0.39], [0.41], [0.7], [0.99]])
     onset = gate_outputs(raw, 1, u)[:, 1]
     torch.testing.assert_close(onset, torch.tensor([1.0, 1.0, 0.0, 0.0, 0.0]))
+
+
+def test_choose_draws_a_candidate_with_its_probability_straight_through():
+    # K = 2, F = 2: [logit_0, logit_1, candidate_0, candidate_1]; p = (0.25, 0.75).
+    logits = torch.tensor([0.0, math.log(3.0)], requires_grad=True)
+    candidates = torch.tensor([[1.0, 2.0], [5.0, 6.0]])
+    out = torch.cat([logits, candidates.flatten()])
+    assert choose(out, 2, torch.tensor(0.2)).tolist() == [1.0, 2.0]  # u < 0.25: candidate 0
+    assert choose(out, 2, torch.tensor(0.3)).tolist() == [5.0, 6.0]
+    assert choose(out, 2, None).tolist() == [5.0, 6.0]  # the most likely
+    assert choose(out, 2, torch.tensor(0.999999)).tolist() == [5.0, 6.0]
+    choose(out, 2, torch.tensor(0.3)).sum().backward()
+    # d/dlogit of sum_k p_k * sum(candidate_k) = p_0 p_1 (sum c_1 - sum c_0) for logit 1
+    assert logits.grad.tolist() == pytest.approx([-0.1875 * 8, 0.1875 * 8])
+    assert torch.equal(choose(candidates, 1, None), candidates)  # K = 1: the head is the event
+
+
+def test_candidates_are_drawn_with_their_probability():
+    out = torch.tensor([0.0, math.log(3.0), 1.0, 5.0]).expand(4000, 4)  # K = 2, F = 1
+    torch.manual_seed(0)
+    picks = choose(out, 2, torch.rand(4000))
+    assert (picks == 5.0).float().mean().item() == pytest.approx(0.75, abs=0.03)
+
+
+@pytest.mark.parametrize("tones", [1, 3])
+def test_generator_with_hypotheses_shapes_and_free_running(tones):
+    torch.manual_seed(0)
+    num_features = feature_width(tones)
+    g = Generator(num_features, hidden=8, layers=2, noise_dim=4, dropout=0.0, tones_per_step=tones,
+                  hypotheses=3).eval()
+    z = torch.rand(2, 9, 4)
+    assert g.teacher_forced(z, torch.randn(2, 9, num_features)).shape == (2, 9, 3 * (num_features + 1))
+    with torch.no_grad():
+        torch.manual_seed(5)
+        free = g(z)
+        torch.manual_seed(5)  # the uniforms G drew: flags, then the candidate, (T, B, flags + 1)
+        u = torch.rand(9, 2, num_uniforms(tones, 3)).transpose(0, 1)
+        forced = gate_outputs(choose(g.teacher_forced(z, free), 3, u[..., -1]), tones, u[..., :-1])
+    assert free.shape == (2, 9, num_features)
+    torch.testing.assert_close(forced, free, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="hypotheses must be >= 1"):
+        Generator(num_features, 8, 2, 4, 0.0, tones, hypotheses=0)
+
+
+def test_circle_of_fifths_puts_a_scale_on_one_arc():
+    # k = 1 events [dt, onset, length, pitch, velocity], pitch standardised as (m - 60) / 12.
+    scale = ("midi", 60.0, 12.0)
+    midi = torch.tensor([65.0, 60.0, 67.0, 62.0, 69.0, 64.0, 71.0, 61.0])  # F C G D A E B, then C#
+    x = torch.zeros(8, 5)
+    x[:, 3] = (midi - 60.0) / 12.0
+    angles = torch.atan2(*circle_of_fifths(x, 1, scale).T.flip(0)) * 180 / math.pi  # (8,) degrees
+    # C major is seven neighbours 30 degrees apart; C# lies opposite C (7 x 1 semitone = 210 degrees).
+    assert angles.tolist() == pytest.approx([-30, 0, 30, 60, 90, 120, 150, -150], abs=1e-3)
+    # Hz: 440 Hz is A4 (69), at 90 degrees; an absent slot (k = 2) has no place.
+    hz = torch.tensor([[0.0, 1.0, 1.0, (440.0 - 400.0) / 80.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    torch.testing.assert_close(circle_of_fifths(hz, 2, ("frequency", 400.0, 80.0)),
+                               torch.tensor([[0.0, 1.0, 0.0, 0.0]]), atol=1e-5, rtol=0)
+    assert with_pitch_classes(x, 1, None) is x and with_pitch_classes(x, 1, scale).shape == (8, 7)

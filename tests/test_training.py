@@ -18,7 +18,7 @@ from crnngan import acceleration
 from crnngan.acceleration import accelerate, bf16_support
 from crnngan.config import ConfigError, ModelConfig, TrainConfig, load_params, parse_params
 from crnngan.datamodule import segment_loader
-from crnngan.models import free_run
+from crnngan.models import DEFAULT_PITCH, free_run
 from crnngan.modules import (
     BaselineModule,
     GANModule,
@@ -64,10 +64,10 @@ def num_features(cfg: ModelConfig) -> int:
 
 
 def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=(),
-          train_cfg=TRAIN):
+          train_cfg=TRAIN, pitch=DEFAULT_PITCH):
     """Seed + Trainer, then the module (so its initial weights follow the seed), then fit."""
     trainer = build_trainer(train_cfg, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed)
-    module = create_module(cfg, num_features(cfg), steps, fixed_samples=3)
+    module = create_module(cfg, num_features(cfg), steps, fixed_samples=3, pitch=pitch)
     accelerate(module.generator, train_cfg.compile, train_cfg.cuda_graphs, trainer.strategy.root_device.type)
     start = {k: v.clone() for k, v in module.state_dict().items()}
     checkpoint = fit(module, RandomData(num_features(cfg), batches, steps, nan), trainer, tmp_path / "ckpt")
@@ -281,13 +281,16 @@ def test_nan_raises_before_any_update(tmp_path, cfg, loss):
 
 @pytest.mark.parametrize("kind", ["gan", "baseline"])
 def test_load_module_round_trip(tmp_path, kind):
-    cfg = tiny(kind, tones_per_step=3)
-    _, module, _, checkpoint = train(cfg, tmp_path)
+    # With the recipe's head and inputs: 3 candidate events, pitch classes on a data scale.
+    cfg = tiny(kind, tones_per_step=3, hypotheses=3, pitch_classes=True)
+    _, module, _, checkpoint = train(cfg, tmp_path, pitch=("midi", 64.0, 9.0))
     for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
         loaded = load_module(path)
         assert type(loaded) is type(module)
         assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 14,
-                                  "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0}
+                                  "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0,
+                                  "pitch": ("midi", 64.0, 9.0)}
+        assert loaded.pitch == ("midi", 64.0, 9.0) == loaded.generator.pitch
         state = module.state_dict()
         assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
         torch.testing.assert_close(loaded.generate(2, 6, seed=5), module.generate(2, 6, seed=5))
@@ -377,12 +380,11 @@ def test_run_dir_resumes_only_an_unfinished_run_of_the_same_fingerprint(tmp_path
 
 
 @pytest.mark.slow  # ~10 s: a few epochs of a small GAN on the synthetic corpus
-@pytest.mark.xfail(strict=True, reason="issue #10 open: the adversarial phase still collapses G "
-                   "to one held pitch (a strict xfail: it fails as soon as the recipe works)")
 def test_gan_samples_differ_from_each_other(tmp_path, data_dir):
     # The default recipe's GAN settings on songs drawn from eight pitches: every sample must
     # be its own sequence, playing several pitches. Paired feature matching with eval-mode
-    # sampling (the code this replaced) gave one sequence for nearly every z.
+    # sampling gave one sequence for nearly every z, and one regression output (hypotheses 1)
+    # still ended on one held pitch: this test failed on both.
     recipe = load_params(Path(__file__).resolve().parents[1] / "params.yaml").models["crnngan"]
     cfg = dataclasses.replace(recipe, hidden_g=16, hidden_d=16, batch_size=4, pretrain_epochs=6,
                               epochs=3, curriculum_step=16)
@@ -417,3 +419,25 @@ def test_instance_noise_falls_linearly_over_the_adversarial_epochs(tmp_path):
     assert trainer.callback_metrics["instance_noise"].item() == pytest.approx(0.2)
     module.eval()
     assert module._instance_noise() == 0.0  # never outside training
+
+
+def test_ema_starts_at_g_then_averages_and_samples():
+    module = create_module(tiny(ema_decay=0.75), 5, STEPS, fixed_samples=2)
+    g, avg = module.generator, module.generator_ema
+    assert module.sampler() is g  # before the game: G itself
+    first = [p.detach().clone() for p in g.parameters()]
+    module._update_ema()
+    assert module.sampler() is avg and all(torch.equal(a, b) for a, b in zip(avg.parameters(), first))
+    with torch.no_grad():
+        for p in g.parameters():
+            p.add_(1.0)
+    module._update_ema()
+    assert all(torch.allclose(a, b + 0.25) for a, b in zip(avg.parameters(), first))
+    assert not any(p.requires_grad for p in avg.parameters()) and int(module.ema_updates) == 2
+    assert {"generator_ema.output.weight", "ema_updates"} <= set(module.state_dict())
+    sampled = module.generate(2, 4, seed=1)  # by the average, which differs from G by 0.75
+    with torch.no_grad():
+        for p, a in zip(g.parameters(), avg.parameters()):
+            p.copy_(a)
+        module.ema_updates.zero_()  # G samples again, now holding the average's weights
+    assert module.sampler() is g and torch.equal(module.generate(2, 4, seed=1), sampled)

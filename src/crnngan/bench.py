@@ -335,7 +335,10 @@ def _copy_cell(cell: nn.LSTMCell, lstm: nn.LSTM, suffix: str) -> None:
 
 @torch.no_grad()
 def reference_generator(g: Generator) -> ReferenceGenerator:
-    """A :class:`ReferenceGenerator` holding a copy of ``g``'s weights (same device, mode)."""
+    """A :class:`ReferenceGenerator` holding a copy of ``g``'s weights (same device, mode);
+    ``g`` must be the paper's plain network (one candidate, no pitch classes)."""
+    if g.hypotheses != 1 or g.pitch is not None:
+        raise ValueError("the reference generator has one output and no pitch classes")
     lstm = g.lstm
     # nn.LSTM holds 0 dropout for one layer; the head uses g.dropout either way.
     ref = ReferenceGenerator(g.num_features, lstm.hidden_size, lstm.num_layers, g.noise_dim, g.dropout.p,
@@ -351,6 +354,8 @@ def reference_generator(g: Generator) -> ReferenceGenerator:
 @torch.no_grad()
 def reference_discriminator(d: Discriminator) -> ReferenceDiscriminator:
     """A :class:`ReferenceDiscriminator` holding a copy of ``d``'s weights (same device, mode)."""
+    if d.pitch is not None:
+        raise ValueError("the reference discriminator sees no pitch classes")
     lstm = d.lstm
     ref = ReferenceDiscriminator(lstm.input_size, lstm.hidden_size, lstm.num_layers, d.input_dropout.p)
     ref.to(d.classifier.weight.device).train(d.training)
@@ -470,6 +475,8 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
     """
     device = device or default_device()
     cfg = _bench_config(cfg, phase, length)
+    if reference:  # the reference is the paper's plain network: one output, raw pitch
+        cfg = dataclasses.replace(cfg, hypotheses=1, pitch_classes=False)
     num_features = feature_width(cfg.tones_per_step)
     torch.manual_seed(seed)
     module = create_module(cfg, num_features, length, fixed_samples=1)

@@ -95,6 +95,10 @@ class ModelConfig:
     layers_g: int = 2
     layers_d: int = 2
     noise_dim: int = 4
+    # Candidate events G's head proposes per step, one drawn (1: the paper's single regression output)
+    hypotheses: int = 1
+    # Networks also see each tone's place on the circle of fifths (False: the paper's raw pitch only)
+    pitch_classes: bool = False
     dropout: float = 0.5
     batch_size: int = 20
     epochs: int = 10
@@ -130,6 +134,8 @@ class ModelConfig:
     mle_weight: float = 0.0
     # Sample with G's dropout active, as the original code did (its only source of variety
     # for the MSE baseline); False samples deterministically given z.
+    # Sample from an average of G's weights over the game, decay per G step (0: the paper's last G)
+    ema_decay: float = 0.0
     sample_dropout: bool = True
 
 
@@ -231,11 +237,11 @@ def _check(params: Params) -> None:
             raise ConfigError(f"{where}.kind: expected 'gan' or 'baseline', got {m.kind!r}")
         if m.optimizer not in ("sgd", "adam"):
             raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
-        for key in ("tones_per_step", "hidden_g", "hidden_d", "layers_g", "layers_d", "noise_dim",
+        for key in ("tones_per_step", "hidden_g", "hidden_d", "layers_g", "layers_d", "noise_dim", "hypotheses",
                     "batch_size", "curriculum_step"):
             if getattr(m, key) < 1:
                 raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
-        for key in ("dropout", "dropout_d_input"):
+        for key in ("dropout", "dropout_d_input", "ema_decay"):
             if not 0.0 <= getattr(m, key) < 1.0:
                 raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
         if m.feature_matching_form not in FM_FORMS:

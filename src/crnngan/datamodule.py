@@ -10,7 +10,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from .dataset import load_segments
-from .representation import feature_width
+from .models import DEFAULT_PITCH, PitchScale
+from .representation import Normalizer, feature_width
 
 
 class EpochShuffle(Sampler[int]):
@@ -76,6 +77,16 @@ class SegmentDataModule(pl.LightningDataModule):
     @property
     def num_features(self) -> int:
         return feature_width(self.tones_per_step)
+
+    @property
+    def pitch_scale(self) -> PitchScale:
+        """(pitch_feature, pitch_mean, pitch_std) of the data's Normalizer (the default
+        reading when the folder has none, as in tests built on bare segments)."""
+        path = self.data_dir / "normalizer.json"
+        if not path.exists():
+            return DEFAULT_PITCH
+        n = Normalizer.load(path)
+        return (n.pitch_feature, n.pitch_mean, n.pitch_std)
 
     @property
     def segment_length(self) -> int:

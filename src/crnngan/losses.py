@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from crnngan.models import split_hypotheses
+
 # Smallest argument of log: caps each log term at -log(EPS) ~ 16 instead of inf when D is sure.
 EPS = 1e-7
 
@@ -75,30 +77,78 @@ def feature_matching_loss(feat_real: Tensor, feat_fake: Tensor, form: str = "bat
     raise ValueError(f"feature matching form must be batch_moments, batch_mean or paired, got {form!r}")
 
 
-def next_event_loss(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tensor:
-    """G's teacher-forced next-event loss; pred: raw head outputs, target: real features,
-    both (B, T, F) in the layout of ``representation.feature_width``.
+def next_event_step_losses(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tensor:
+    """Per-step terms of :func:`next_event_loss`, (..., T): pred (..., T, F) raw head outputs
+    (leading dimensions broadcast against target's, e.g. (K, B, T, F) against (B, T, F)),
+    target (B, T, F) real features, in the layout of ``representation.feature_width``.
 
     The flags (onset, and presence for k > 1) are trained as probabilities: binary
     cross-entropy of their logits against the real 0/1. The values by squared error only
     where they exist: dt where the real step is a new onset (a chord member has no dt to
     predict), a slot's (length, pitch, velocity) where the real slot sounds (regressing
-    absent slots to 0 would pull every slot towards silence). Summed and divided by the
-    number of target values, so the scale is that of a per-feature mean.
+    absent slots to 0 would pull every slot towards silence).
     """
     pred, target = pred.float(), target.float()
-    onset = target[..., 1]  # (B, T)
-    flags = F.binary_cross_entropy_with_logits(pred[..., 1], onset, reduction="sum")
-    dt = ((pred[..., 0] - target[..., 0]).pow(2) * onset).sum()
+    target = target.expand_as(pred)
+    onset = target[..., 1]  # (..., T)
+    flags = F.binary_cross_entropy_with_logits(pred[..., 1], onset, reduction="none")
+    dt = (pred[..., 0] - target[..., 0]).pow(2) * onset
     if tones_per_step == 1:
-        tone = (pred[..., 2:] - target[..., 2:]).pow(2).sum()
-    else:
-        p_slots = pred[..., 2:].unflatten(-1, (tones_per_step, 4))  # (B, T, k, 4)
-        t_slots = target[..., 2:].unflatten(-1, (tones_per_step, 4))
-        present = t_slots[..., 3]  # (B, T, k)
-        flags = flags + F.binary_cross_entropy_with_logits(p_slots[..., 3], present, reduction="sum")
-        tone = ((p_slots[..., :3] - t_slots[..., :3]).pow(2).sum(-1) * present).sum()
-    return (dt + flags + tone) / target.numel()
+        return dt + flags + (pred[..., 2:] - target[..., 2:]).pow(2).sum(-1)
+    p_slots = pred[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., T, k, 4)
+    t_slots = target[..., 2:].unflatten(-1, (tones_per_step, 4))
+    present = t_slots[..., 3]  # (..., T, k)
+    flags = flags + F.binary_cross_entropy_with_logits(p_slots[..., 3], present, reduction="none").sum(-1)
+    tone = ((p_slots[..., :3] - t_slots[..., :3]).pow(2).sum(-1) * present).sum(-1)
+    return dt + flags + tone
+
+
+def next_event_loss(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tensor:
+    """G's teacher-forced next-event loss; pred: raw head outputs, target: real features,
+    both (B, T, F): :func:`next_event_step_losses` summed and divided by the number of
+    target values, so the scale is that of a per-feature mean."""
+    return next_event_step_losses(pred, target, tones_per_step).sum() / target.numel()
+
+
+def pitch_errors(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tensor:
+    """Squared pitch error per step, (..., T): pred (..., T, F) broadcast against target
+    (B, T, F); for k > 1 summed over the real step's sounding slots."""
+    pred, target = pred.float(), target.float()
+    if tones_per_step == 1:
+        return (pred[..., 3] - target[..., 3]).pow(2)
+    p_slots = pred[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., T, k, 4)
+    t_slots = target[..., 2:].unflatten(-1, (tones_per_step, 4))
+    return ((p_slots[..., 1] - t_slots[..., 1]).pow(2) * t_slots[..., 3]).sum(-1)
+
+
+def hypotheses_loss(out: Tensor, target: Tensor, tones_per_step: int = 1, hypotheses: int = 1) -> Tensor:
+    """G's teacher-forced loss for a head of K candidate events: out (B, T, K (F + 1)) (see
+    ``models.split_hypotheses``), target (B, T, F). K = 1 is :func:`next_event_loss`.
+
+    Winner-takes-all (Guzman-Rivera et al. 2012; Rupprecht et al. 2017): at every step only
+    one candidate, the one whose pitch is nearest the real pitch, is scored (with its whole
+    next-event loss), and the choice logits learn by cross-entropy which candidate that was,
+    so they learn each candidate's probability. Plain regression (K = 1) learns the
+    conditional mean: between two likely next pitches it predicts the pitch in between for
+    every z, so G ignores its noise and, free running, drifts on one held pitch. With K
+    candidates G learns K distinct continuations and how likely each is, and sampling draws
+    one (``models.choose``). The winner is picked by pitch alone because pitch is what must
+    not be averaged: picked by the whole event, the candidates split the data by rhythm and
+    loudness, each candidate's pitch is again a mean (off the scale), and a sampled song
+    changes loudness at every step (measured on the default corpus, seed 42, pretraining
+    only: scale consistency 0.72 and intensity span 18 picking by event; 0.86 and 7.8, real
+    music 0.93 and 7.5, picking by pitch). Both terms are summed and divided by the number
+    of target values, on :func:`next_event_loss`'s scale.
+    """
+    if hypotheses == 1:
+        return next_event_loss(out, target, tones_per_step)
+    candidates, logits = split_hypotheses(out, hypotheses)  # (B, T, K, F), (B, T, K)
+    candidates = candidates.movedim(-2, 0)  # (K, B, T, F)
+    winner = pitch_errors(candidates, target, tones_per_step).argmin(0)  # (B, T)
+    per = next_event_step_losses(candidates, target, tones_per_step)  # (K, B, T)
+    scored = per.gather(0, winner[None])[0]  # (B, T)
+    choice = F.cross_entropy(logits.float().flatten(0, -2), winner.flatten(), reduction="sum")
+    return (scored.sum() + choice) / target.numel()
 
 
 FREEZE_RULES = ("loss", "accuracy")

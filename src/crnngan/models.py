@@ -32,13 +32,60 @@ def num_flags(tones_per_step: int) -> int:
     return 1 + (tones_per_step if tones_per_step > 1 else 0)
 
 
+def num_uniforms(tones_per_step: int, hypotheses: int = 1) -> int:
+    """Uniforms G draws per step: one per flag, plus one choosing the candidate when K > 1."""
+    return num_flags(tones_per_step) + (hypotheses > 1)
+
+
+# How the pitch feature maps back to MIDI numbers: (pitch_feature, mean, std) of the
+# Normalizer, pitch_feature "midi" or "frequency" (Hz). The default reads the feature as a MIDI
+# number standardised around middle C, for networks built without data (tests, benchmark).
+PitchScale = tuple[str, float, float]
+DEFAULT_PITCH: PitchScale = ("midi", 60.0, 12.0)
+
+
+def num_pitch_classes(tones_per_step: int, pitch_classes: bool) -> int:
+    """Extra input features per step: (cos, sin) of each slot's place on the circle of fifths."""
+    return 2 * tones_per_step if pitch_classes else 0
+
+
+def circle_of_fifths(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
+    """Events (..., F) -> (..., 2k): cos and sin of each tone's angle 2 pi 7 m / 12 on the
+    circle of fifths, m its MIDI number (zeros for an absent slot).
+
+    A standardised pitch is a line: a small network needs many units to fold it into the 12
+    pitch classes that keys are made of. On the circle of fifths a major or minor scale is 7
+    neighbouring places (C major: F C G D A E B), so the mean of these vectors over the
+    tones heard so far points at the key and "in the key" is one dot product away: a
+    direction G can follow and D can check (and feature matching then compares)."""
+    kind, mean, std = pitch
+    if tones_per_step == 1:
+        values, present = x[..., 3:4], None  # (..., 1)
+    else:
+        slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+        values, present = slots[..., 1], slots[..., 3]  # (..., k) each
+    m = values * std + mean  # (..., k) MIDI numbers, or Hz
+    if kind == "frequency":
+        m = 69.0 + 12.0 * torch.log2(m.clamp_min(1.0) / 440.0)
+    angle = m * (2.0 * torch.pi * 7.0 / 12.0)
+    feats = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (..., k, 2)
+    if present is not None:
+        feats = feats * present[..., None]
+    return feats.flatten(-2)
+
+
+def with_pitch_classes(x: Tensor, tones_per_step: int, pitch: PitchScale | None) -> Tensor:
+    """(..., F) -> (..., F + 2k) with :func:`circle_of_fifths` appended; unchanged for None."""
+    return x if pitch is None else torch.cat([x, circle_of_fifths(x, tones_per_step, pitch)], dim=-1)
+
+
 def _straight_through(logit: Tensor, u: Tensor | None) -> Tensor:
     """A 0/1 draw with probability sigmoid(logit) in the forward pass, the sigmoid's gradient in
     the backward pass (straight-through estimator). ``u`` ~ U[0, 1) of the logit's shape makes
     the draw (1 where u < p); None thresholds p at 0.5 instead."""
     p = torch.sigmoid(logit)
     hard = (p > 0.5) if u is None else (u < p)
-    return hard.to(p.dtype) + p - p.detach()
+    return hard.to(p.dtype) + (p - p.detach())  # exactly 0 or 1 forward: (1 + p) - p can round
 
 
 def gate_outputs(out: Tensor, tones_per_step: int, u: Tensor | None = None) -> Tensor:
@@ -62,6 +109,35 @@ def gate_outputs(out: Tensor, tones_per_step: int, u: Tensor | None = None) -> T
     return torch.cat([head, tone.flatten(-2)], dim=-1)
 
 
+def head_width(num_features: int, hypotheses: int) -> int:
+    """G's output layer width: one event, or K candidate events and K choice logits."""
+    return num_features if hypotheses == 1 else hypotheses * (num_features + 1)
+
+
+def split_hypotheses(out: Tensor, hypotheses: int) -> tuple[Tensor, Tensor]:
+    """(..., K (F + 1)) head outputs -> candidates (..., K, F) and choice logits (..., K)."""
+    return out[..., hypotheses:].unflatten(-1, (hypotheses, -1)), out[..., :hypotheses]
+
+
+def choose(out: Tensor, hypotheses: int, u: Tensor | None = None) -> Tensor:
+    """(..., K (F + 1)) head outputs -> the raw event (..., F) of one candidate, drawn with the
+    probabilities softmax(logits) by the uniforms ``u`` (...,) (None: the most likely one).
+
+    Straight-through like the flags: the forward pass is exactly the chosen candidate, the
+    backward pass reaches the other candidates' probabilities. A discrete choice, so a G that
+    learned two likely next pitches plays one of them, never the pitch in between."""
+    if hypotheses == 1:
+        return out
+    candidates, logits = split_hypotheses(out, hypotheses)  # (..., K, F), (..., K)
+    p = torch.softmax(logits.float(), dim=-1).to(out.dtype)  # (..., K)
+    if u is None:
+        index = p.argmax(-1)
+    else:  # inverse CDF: the first k whose cumulative probability exceeds u
+        index = (p.cumsum(-1) <= u[..., None]).sum(-1).clamp(max=hypotheses - 1)  # (...,)
+    pick = F.one_hot(index, hypotheses).to(p.dtype) + (p - p.detach())  # (..., K), exactly one-hot forward
+    return (pick[..., None] * candidates).sum(-2)
+
+
 class Generator(nn.Module):
     """Unidirectional stacked LSTM fed with uniform noise and its own previous output.
 
@@ -71,21 +147,26 @@ class Generator(nn.Module):
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
-                 tones_per_step: int = 1) -> None:
+                 tones_per_step: int = 1, hypotheses: int = 1, pitch: PitchScale | None = None) -> None:
         super().__init__()
+        if hypotheses < 1:
+            raise ValueError(f"hypotheses must be >= 1, got {hypotheses}")
         self.num_features = num_features
         self.tones_per_step = tones_per_step
+        self.hypotheses = hypotheses
+        self.pitch = pitch  # None: the previous event is fed as it is, else with its pitch classes
         self.noise_dim = noise_dim
-        self.input = nn.Linear(noise_dim + num_features, hidden)
+        self.input = nn.Linear(noise_dim + num_features + num_pitch_classes(tones_per_step, pitch is not None),
+                               hidden)
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden, num_features)
+        self.output = nn.Linear(hidden, head_width(num_features, hypotheses))
         # The free-running step loop (free_run or a compiled twin); a plain function, not a
         # bound method or submodule, so a copy of the module shares it safely.
         self.unroll: Callable[..., Tensor] = free_run
 
     def _head(self, lstm_out: Tensor) -> Tensor:
-        """(..., H) LSTM outputs -> (..., F) events."""
+        """(..., H) LSTM outputs -> (..., head_width(F, K)) raw head outputs."""
         return self.output(self.dropout(lstm_out))
 
     def forward(self, z: Tensor) -> Tensor:
@@ -108,38 +189,45 @@ class Generator(nn.Module):
             # compiled unroll consumes the same random numbers as the eager one.
             masks = F.dropout(drive.new_ones(steps, self.lstm.num_layers, batch, self.lstm.hidden_size),
                               self.dropout.p, training=True)
-        # The uniforms that draw each step's flags, (T, B, num_flags(k)), also drawn up front.
-        flags = torch.rand(steps, batch, num_flags(self.tones_per_step), device=z.device, dtype=drive.dtype)
+        # The uniforms that draw each step's flags (and, for K > 1, its candidate), also drawn
+        # up front: (T, B, num_uniforms(k, K)).
+        flags = torch.rand(steps, batch, num_uniforms(self.tones_per_step, self.hypotheses), device=z.device,
+                           dtype=drive.dtype)
         lstm = self.lstm
         layers = [[getattr(lstm, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
                   for i in range(lstm.num_layers)]
-        w_prev = self.input.weight[:, self.noise_dim:]  # (H, F)
+        w_prev = self.input.weight[:, self.noise_dim:]  # (H, F [+ 2k])
         return self.unroll(drive, masks, flags, w_prev, self.output.weight, self.output.bias, layers,
-                           self.tones_per_step)
+                           self.tones_per_step, self.hypotheses, self.pitch)
 
     def teacher_forced(self, z: Tensor, x: Tensor) -> Tensor:
         """Next-event predictions with the real previous event x_{t-1} fed in (zeros at t = 0).
 
-        z: (B, T, Z) noise, x: (B, T, F) real events. Returns (B, T, F) raw head outputs (the
-        onset and presence columns are logits, for :func:`crnngan.losses.next_event_loss`),
+        z: (B, T, Z) noise, x: (B, T, F) real events. Returns (B, T, head_width(F, K)) raw head
+        outputs (the onset and presence columns are logits; for K > 1, K candidates and their
+        choice logits, :func:`split_hypotheses`; for :func:`crnngan.losses.hypotheses_loss`),
         row t predicting x_t. One nn.LSTM call over the whole sequence, since no input
         depends on an output.
         """
         prev = F.pad(x[:, :-1], (0, 0, 1, 0))  # (B, T, F): x shifted right by one step
+        prev = with_pitch_classes(prev, self.tones_per_step, self.pitch)  # (B, T, F [+ 2k])
         hidden = torch.relu(self.input(torch.cat([z, prev], dim=-1)))  # (B, T, H)
         out, _ = self.lstm(hidden)  # (B, T, H)
         return self._head(out)
 
 
 def free_run(drive: Tensor, masks: Tensor | None, flags: Tensor | None, w_prev: Tensor, w_out: Tensor,
-             b_out: Tensor, layers: list[list[Tensor]], tones_per_step: int = 1) -> Tensor:
+             b_out: Tensor, layers: list[list[Tensor]], tones_per_step: int = 1, hypotheses: int = 1,
+             pitch: PitchScale | None = None) -> Tensor:
     """G's step loop: events (B, T, F), each step fed the previous one.
 
     drive (B, T, H): the noise half of the input layer plus its bias; masks (T, L, B, H):
-    dropout masks (None: no dropout); flags (T, B, num_flags(k)): the uniforms that draw the
-    onset / presence flags (None: thresholded at 0.5); w_prev (H, F): the input layer's previous-event half;
-    w_out (F, H), b_out (F,): the output layer; layers: per LSTM layer nn.LSTM's
-    [weight_ih, weight_hh, bias_ih, bias_hh]; tones_per_step: k, for :func:`gate_outputs`.
+    dropout masks (None: no dropout); flags (T, B, num_uniforms(k, K)): the uniforms that draw
+    the onset / presence flags and, for K > 1, the candidate (None: thresholded at 0.5, the
+    most likely candidate); w_prev (H, F): the input layer's previous-event half;
+    w_out (head_width(F, K), H), b_out: the output layer; layers: per LSTM layer nn.LSTM's
+    [weight_ih, weight_hh, bias_ih, bias_hh]; tones_per_step: k, for :func:`gate_outputs`;
+    hypotheses: K, for :func:`choose`.
 
     The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
     calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
@@ -148,12 +236,14 @@ def free_run(drive: Tensor, masks: Tensor | None, flags: Tensor | None, w_prev: 
     and a CUDA graph can replay it.
     """
     batch, steps, hidden = drive.shape
+    nf = num_flags(tones_per_step)
     zeros = drive.new_zeros(batch, hidden)
     state = [(zeros, zeros)] * len(layers)  # per layer (h, c), each (B, H)
-    prev = drive.new_zeros(batch, w_prev.shape[1])  # (B, F)
+    num_features = w_prev.shape[1] - num_pitch_classes(tones_per_step, pitch is not None)
+    prev = drive.new_zeros(batch, num_features)  # (B, F)
     outputs = []
     for t in range(steps):
-        h = torch.relu(torch.addmm(drive[:, t], prev, w_prev.t()))  # (B, H)
+        h = torch.relu(torch.addmm(drive[:, t], with_pitch_classes(prev, tones_per_step, pitch), w_prev.t()))  # (B, H)
         for i, w in enumerate(layers):
             if i and masks is not None:
                 h = h * masks[t, i - 1]
@@ -161,7 +251,9 @@ def free_run(drive: Tensor, masks: Tensor | None, flags: Tensor | None, w_prev: 
             h = state[i][0]
         if masks is not None:
             h = h * masks[t, -1]
-        prev = gate_outputs(F.linear(h, w_out, b_out), tones_per_step, None if flags is None else flags[t])  # (B, F)
+        u = None if flags is None else flags[t]  # (B, num_uniforms)
+        raw = choose(F.linear(h, w_out, b_out), hypotheses, None if u is None else u[:, -1])  # (B, F)
+        prev = gate_outputs(raw, tones_per_step, None if u is None else u[:, :nf])  # (B, F)
         outputs.append(prev)
     return torch.stack(outputs, dim=1)  # (B, T, F)
 
@@ -180,11 +272,14 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, dropout: float,
-                 input_dropout: float = 0.0) -> None:
+                 input_dropout: float = 0.0, tones_per_step: int = 1, pitch: PitchScale | None = None) -> None:
         super().__init__()
         self.input_dropout = nn.Dropout(input_dropout)
+        self.tones_per_step = tones_per_step
+        self.pitch = pitch  # None: events as they are, else with their pitch classes
         self.lstm = nn.LSTM(
-            num_features, hidden, layers, batch_first=True, bidirectional=True,
+            num_features + num_pitch_classes(tones_per_step, pitch is not None), hidden, layers,
+            batch_first=True, bidirectional=True,
             dropout=_lstm_dropout(layers, dropout),
         )
         self.classifier = nn.Linear(2 * hidden, 1)
@@ -195,6 +290,7 @@ class Discriminator(nn.Module):
         The features are the bi-LSTM outputs, the last layer before the classifier, which
         feature matching compares (R in the paper).
         """
+        x = with_pitch_classes(x, self.tones_per_step, self.pitch)  # (B, T, F [+ 2k])
         features, _ = self.lstm(self.input_dropout(x))  # (B, T, 2H)
         per_step = torch.sigmoid(self.classifier(features)).squeeze(-1)  # (B, T)
         return per_step.mean(dim=1), features

@@ -6,6 +6,7 @@ Both modules save their constructor arguments, so ``load_from_checkpoint`` rebui
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import time
 from typing import Any, Callable, ClassVar
@@ -22,9 +23,9 @@ from crnngan.losses import (
     freeze_by_accuracy,
     freeze_decision,
     generator_loss,
-    next_event_loss,
+    hypotheses_loss,
 )
-from crnngan.models import Discriminator, Generator
+from crnngan.models import DEFAULT_PITCH, Discriminator, Generator, PitchScale
 from crnngan.representation import feature_width
 
 Metrics = dict[str, Tensor]
@@ -40,13 +41,15 @@ def total_epochs(cfg: ModelConfig) -> int:
 
 
 def create_module(
-    cfg: ModelConfig, num_features: int, segment_length: int, fixed_samples: int = 8
+    cfg: ModelConfig, num_features: int, segment_length: int, fixed_samples: int = 8,
+    pitch: PitchScale = DEFAULT_PITCH,
 ) -> GANModule | BaselineModule:
-    """The LightningModule for ``cfg.kind`` ("gan" or "baseline")."""
+    """The LightningModule for ``cfg.kind`` ("gan" or "baseline"); ``pitch``: the data's
+    (pitch_feature, pitch_mean, pitch_std), for the networks' pitch classes."""
     classes = {"gan": GANModule, "baseline": BaselineModule}
     if cfg.kind not in classes:
         raise ValueError(f"unknown model kind {cfg.kind!r} (allowed: {', '.join(classes)})")
-    return classes[cfg.kind](dataclasses.asdict(cfg), num_features, segment_length, fixed_samples)
+    return classes[cfg.kind](dataclasses.asdict(cfg), num_features, segment_length, fixed_samples, pitch=pitch)
 
 
 def _events(batch: Tensor | tuple[Tensor, ...] | list[Tensor]) -> Tensor:
@@ -70,9 +73,12 @@ class _GeneratorModule(pl.LightningModule):
         segment_length: int,
         fixed_samples: int = 8,
         fixed_seed: int = 0,
+        pitch: PitchScale = DEFAULT_PITCH,
     ) -> None:
         """``model`` is ``dataclasses.asdict(ModelConfig)``; ``fixed_samples`` sequences of
-        ``segment_length`` steps are drawn from the fixed noise (seeded by ``fixed_seed``)."""
+        ``segment_length`` steps are drawn from the fixed noise (seeded by ``fixed_seed``);
+        ``pitch`` maps the pitch feature back to MIDI numbers (the data's Normalizer), for the
+        networks' pitch classes (``pitch_classes``)."""
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -86,9 +92,11 @@ class _GeneratorModule(pl.LightningModule):
         if self.cfg.optimizer not in ("sgd", "adam"):
             raise ValueError(f"model.optimizer: expected 'sgd' or 'adam', got {self.cfg.optimizer!r}")
         self.num_features = num_features
+        # Checkpoints store hyperparameters as YAML, which turns the tuple into a list.
+        self.pitch: PitchScale | None = (str(pitch[0]), float(pitch[1]), float(pitch[2])) if self.cfg.pitch_classes else None
         self.generator = Generator(
             num_features, self.cfg.hidden_g, self.cfg.layers_g, self.cfg.noise_dim, self.cfg.dropout,
-            self.cfg.tones_per_step,
+            self.cfg.tones_per_step, self.cfg.hypotheses, self.pitch,
         )
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
@@ -115,19 +123,25 @@ class _GeneratorModule(pl.LightningModule):
 
     @torch.no_grad()
     def _free_run(self, z: Tensor, dropout_seed: int) -> Tensor:
-        """G free-running on z, with dropout active if ``sample_dropout`` (as the original code
-        sampled) and in eval mode otherwise, restoring G's mode afterwards. Dropout masks are
-        drawn from torch's RNG seeded with ``dropout_seed`` inside a fork, so sampling is
-        reproducible and leaves the training RNG stream untouched."""
-        was_training = self.generator.training
-        self.generator.train(self.cfg.sample_dropout)
+        """:meth:`sampler` free-running on z, with dropout active if ``sample_dropout`` (as the
+        original code sampled) and in eval mode otherwise, restoring its mode afterwards.
+        Dropout masks and the flags' (and candidates') uniforms are drawn from torch's RNG
+        seeded with ``dropout_seed`` inside a fork, so sampling is reproducible and leaves the
+        training RNG stream untouched."""
+        generator = self.sampler()
+        was_training = generator.training
+        generator.train(self.cfg.sample_dropout)
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         try:
             with torch.random.fork_rng(devices=devices, device_type=self.device.type):
                 torch.manual_seed(dropout_seed)
-                return self.generator(z)
+                return generator(z)
         finally:
-            self.generator.train(was_training)
+            generator.train(was_training)
+
+    def sampler(self) -> Generator:
+        """The generator that samples (and plays the fixed noise): G itself here."""
+        return self.generator
 
     def generate(self, n: int, length: int, seed: int | None = None) -> Tensor:
         """(n, length, F) normalised events; a given ``seed`` always gives the same output."""
@@ -180,12 +194,15 @@ class _GeneratorModule(pl.LightningModule):
             opt.step()
         return {k: v.detach() for k, v in metrics.items()}
 
+    def _teacher_forced_loss(self, z: Tensor, x: Tensor) -> Tensor:
+        """G's next-event loss on real events x (B, T, F) with noise z (B, T, Z)."""
+        return hypotheses_loss(self.generator.teacher_forced(z, x), x, self.cfg.tones_per_step, self.cfg.hypotheses)
+
     def _next_event_loss(self, x: Tensor, length: int) -> Tensor:
-        """Teacher-forced next-event MSE on a random window of ``length`` steps of x (B, T, F)."""
+        """Teacher-forced next-event loss on a random window of ``length`` steps of x (B, T, F)."""
         start = int(torch.randint(0, x.shape[1] - length + 1, ()))
         window = x[:, start:start + length]  # (B, L, F)
-        pred = self.generator.teacher_forced(self._noise(x.shape[0], length), window)
-        return next_event_loss(pred, window, self.cfg.tones_per_step)
+        return self._teacher_forced_loss(self._noise(x.shape[0], length), window)
 
     def _curriculum_length(self, steps: int) -> int:
         """Pretraining length: short windows first, growing by curriculum_step per epoch."""
@@ -267,11 +284,35 @@ class GANModule(_GeneratorModule):
     monitor = None
 
     def _add_players(self) -> None:
+        if self.cfg.ema_decay > 0:
+            # G's weights averaged over the game (Yazici et al. 2019): the game does not settle,
+            # and the G of one step swings between narrow and wide pitch ranges from epoch to
+            # epoch; the average moves slowly. It samples once the game has begun.
+            self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
+            self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
         self.discriminator = Discriminator(self.num_features, self.cfg.hidden_d, self.cfg.layers_d,
-                                           self.cfg.dropout, self.cfg.dropout_d_input)
+                                           self.cfg.dropout, self.cfg.dropout_d_input, self.cfg.tones_per_step,
+                                           self.pitch)
         freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
         # (scaled d_loss, g_loss_adv, d accuracy) of the last batch, for the freeze rule
         self._prev_losses: tuple[float, float, float] | None = None
+
+    def sampler(self) -> Generator:
+        """The averaged G once the game has updated it (``ema_decay`` > 0), else G."""
+        if self.cfg.ema_decay > 0 and int(self.ema_updates) > 0:
+            return self.generator_ema
+        return self.generator
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        """After a G step: the first copies G (the pretrained G starts the average), later ones
+        move the average by (1 - ema_decay) towards G."""
+        for avg, live in zip(self.generator_ema.parameters(), self.generator.parameters()):
+            if int(self.ema_updates) == 0:
+                avg.copy_(live)
+            else:
+                avg.lerp_(live, 1.0 - self.cfg.ema_decay)
+        self.ema_updates += 1
 
     def configure_optimizers(self) -> list[Optimizer]:
         return [
@@ -349,6 +390,8 @@ class GANModule(_GeneratorModule):
             fake = self.generator(self._noise(x.shape[0], x.shape[1]))  # (B, T, F)
         d = self._update(opt_d, lambda: self._d_losses(x, fake.detach()), "d_loss", batch_idx, freeze_d)
         g = self._update(opt_g, lambda: self._g_losses(x, fake), "g_loss", batch_idx, freeze_g)
+        if self.cfg.ema_decay > 0 and not freeze_g:
+            self._update_ema()
         d_acc = (d["d_acc_real"] + d["d_acc_fake"]).item() / 2
         self._prev_losses = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item(), d_acc)
         frozen = {"freeze_d": float(freeze_d), "freeze_g": float(freeze_g)}  # epoch mean = share frozen
@@ -379,7 +422,7 @@ class GANModule(_GeneratorModule):
         metrics = {
             "val_d_loss": discriminator_loss(p_real, p_fake, self.cfg.label_smoothing),
             "val_g_loss_adv": generator_loss(p_fake),
-            "val_pretrain_loss": next_event_loss(self.generator.teacher_forced(z, x), x, self.cfg.tones_per_step),
+            "val_pretrain_loss": self._teacher_forced_loss(z, x),
         }
         self._check_finite(metrics, batch_idx)
         self._log_losses(metrics, x.shape[0])
@@ -405,7 +448,6 @@ class BaselineModule(_GeneratorModule):
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         x = _events(batch)  # (B, T, F): full windows, no curriculum
-        pred = self.generator.teacher_forced(self._val_noise(x.shape[0], x.shape[1], batch_idx), x)
-        metrics = {"val_loss": next_event_loss(pred, x, self.cfg.tones_per_step)}
+        metrics = {"val_loss": self._teacher_forced_loss(self._val_noise(x.shape[0], x.shape[1], batch_idx), x)}
         self._check_finite(metrics, batch_idx)
         self._log_losses(metrics, x.shape[0])

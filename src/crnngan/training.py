@@ -74,7 +74,8 @@ def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str 
     trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed)
     device_type = trainer.strategy.root_device.type
     check_precision(params.train.precision, device_type)  # before any training, naming the key
-    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples)
+    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples,
+                           dm.pitch_scale)
     accelerate(module.generator, params.train.compile, params.train.cuda_graphs, device_type)
     return dm, module, trainer
 
