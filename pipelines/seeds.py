@@ -37,31 +37,37 @@ COLUMNS = {"stats.unique_tones.mean": "unique", "stats.tone_span.mean": "span",
            "diversity.songs_with_8_pitches": ">=8 pitches", "collapsed": "collapsed"}
 
 
-def queue_states(status: str) -> dict[str, str]:
-    """``dvc queue status`` output -> {experiment name: Queued | Running | Success | Failed}."""
+def queue_states(status: str) -> dict[str, tuple[str, str]]:
+    """``dvc queue status`` output -> {task id: (experiment name, Queued | Running | Success |
+    Failed)}. Keyed by task: the queue keeps earlier runs of the same name (a seed run again
+    on a later commit), which must not count as this run's."""
     states = {}
     for line in status.splitlines():
         words = line.split()
         if len(words) >= 3 and words[-1] in ("Queued", "Running", "Success", "Failed"):
-            states[words[1]] = words[-1]
+            states[words[0]] = (words[1], words[-1])
     return states
 
 
+def _queue() -> dict[str, tuple[str, str]]:
+    status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
+    return queue_states(status)
+
+
 def run(seeds: Sequence[int]) -> int:
+    before = set(_queue())  # tasks of earlier runs
     for seed in seeds:
         subprocess.run(["dvc", "exp", "run", "--queue", "-n", f"seed-{seed}", "-S", f"seed={seed}"], check=True)
     subprocess.run(["dvc", "queue", "start", "-j", "1"], check=True)
     started = time.monotonic()
-    names = {f"seed-{seed}" for seed in seeds}
     while True:
-        status = subprocess.run(["dvc", "queue", "status"], capture_output=True, text=True, check=True).stdout
-        states = {name: state for name, state in queue_states(status).items() if name in names}
-        busy = [name for name, state in states.items() if state in ("Queued", "Running")]
+        mine = {task: entry for task, entry in _queue().items() if task not in before}
+        busy = sorted(name for name, state in mine.values() if state in ("Queued", "Running"))
         if not busy:
             break
-        log.info("%s still queued or running (%.0f min)", ", ".join(sorted(busy)), (time.monotonic() - started) / 60)
+        log.info("%s still queued or running (%.0f min)", ", ".join(busy), (time.monotonic() - started) / 60)
         time.sleep(60)
-    failed = sorted(name for name, state in states.items() if state == "Failed")
+    failed = sorted(name for name, state in mine.values() if state == "Failed")
     for name in failed:
         log.error("%s failed (dvc queue logs %s tells why)", name, name)
     return 1 if failed else 0

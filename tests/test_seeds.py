@@ -1,6 +1,7 @@
 """pipelines/seeds.py: each seed's figures and their spread, from dvc.api.exp_show rows."""
 
 import json
+import subprocess
 
 import numpy as np
 
@@ -49,7 +50,29 @@ def test_queue_status_is_parsed():
 5327ae4  seed-1  10:46 AM   Running
 7ba5f7f  seed-2  10:46 AM   Queued
 f65a4a1  seed-3  10:46 AM   Failed
+d4098cc  seed-1  09:12 AM   Success
 
 Worker status: 1 active, 0 idle
 """
-    assert load_stage("seeds").queue_states(status) == {"seed-1": "Running", "seed-2": "Queued", "seed-3": "Failed"}
+    assert load_stage("seeds").queue_states(status) == {
+        "5327ae4": ("seed-1", "Running"), "7ba5f7f": ("seed-2", "Queued"), "f65a4a1": ("seed-3", "Failed"),
+        "d4098cc": ("seed-1", "Success")}
+
+
+def test_run_waits_for_its_own_tasks_not_earlier_ones_of_the_same_name(monkeypatch):
+    seeds = load_stage("seeds")
+    old = "5327ae4  seed-1  10:46 AM   Success\n"
+    statuses = iter([old,  # before queueing: an earlier seed-1, finished
+                     "d4098cc  seed-1  12:59 PM   Running\n" + old,
+                     "d4098cc  seed-1  12:59 PM   Failed\n" + old])
+    calls = []
+
+    def fake_run(cmd, **kwargs):
+        calls.append(cmd[:3])
+        stdout = next(statuses) if cmd[:3] == ["dvc", "queue", "status"] else ""
+        return subprocess.CompletedProcess(cmd, 0, stdout=stdout)
+
+    monkeypatch.setattr(seeds.subprocess, "run", fake_run)
+    monkeypatch.setattr(seeds.time, "sleep", lambda s: None)
+    assert seeds.run([1]) == 1  # waited past "Running" and saw its own task fail
+    assert calls.count(["dvc", "queue", "status"]) == 3

@@ -1,6 +1,7 @@
 """Lightning training on tiny random data: smoke, step counts, determinism, resume, NaN, loading."""
 
 import dataclasses
+import logging
 import os
 import subprocess
 import sys
@@ -64,9 +65,10 @@ def num_features(cfg: ModelConfig) -> int:
 
 
 def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=(),
-          train_cfg=TRAIN, pitch=DEFAULT_PITCH):
+          train_cfg=TRAIN, pitch=DEFAULT_PITCH, pretrain_epochs=0):
     """Seed + Trainer, then the module (so its initial weights follow the seed), then fit."""
-    trainer = build_trainer(train_cfg, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed)
+    trainer = build_trainer(train_cfg, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed,
+                            pretrain_epochs=pretrain_epochs)
     module = create_module(cfg, num_features(cfg), steps, fixed_samples=3, pitch=pitch)
     accelerate(module.generator, train_cfg.compile, train_cfg.cuda_graphs, trainer.strategy.root_device.type)
     start = {k: v.clone() for k, v in module.state_dict().items()}
@@ -441,3 +443,13 @@ def test_ema_starts_at_g_then_averages_and_samples():
             p.copy_(a)
         module.ema_updates.zero_()  # G samples again, now holding the average's weights
     assert module.sampler() is g and torch.equal(module.generate(2, 4, seed=1), sampled)
+
+
+def test_a_log_file_gets_one_line_per_epoch(tmp_path, caplog):
+    # pytest captures stderr, as a log file would: no bar, an epoch line per epoch instead.
+    cfg = tiny(pretrain_epochs=1, epochs=1)
+    with caplog.at_level(logging.INFO, logger="train"):
+        train(cfg, tmp_path, pretrain_epochs=1)
+    lines = [r.getMessage() for r in caplog.records if r.name == "train" and r.getMessage().startswith("epoch ")]
+    assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2 pretrain", "epoch 2/2 adversarial"]
+    assert "pretrain_loss" in lines[0] and "d_loss" in lines[1] and "ETA" in lines[1]

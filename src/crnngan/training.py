@@ -10,6 +10,7 @@ Typical use (seed before building the module, so its initial weights follow the 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -23,6 +24,9 @@ from crnngan.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig
 from crnngan.datamodule import SegmentDataModule
 from crnngan.modules import BaselineModule, GANModule, create_module, total_epochs
+from crnngan.progress import describe, progress_callbacks, quiet_lightning
+
+log = logging.getLogger("train")
 
 LAST = "last.ckpt"
 _MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
@@ -38,25 +42,32 @@ def build_trainer(
     callbacks: Iterable[Callback] = (),
     *,
     seed: int,
+    pretrain_epochs: int = 0,
 ) -> pl.Trainer:
     """A Trainer per ``train_cfg``, after seeding every RNG (and DataLoader workers) with ``seed``.
 
     ``logger`` None or False means no logger. Checkpointing is added by :func:`fit`, which
-    knows the module's validation loss; do not pass a ModelCheckpoint here.
+    knows the module's validation loss; do not pass a ModelCheckpoint here. Progress is a
+    live bar in a terminal and one line per epoch otherwise (``pretrain_epochs`` names the
+    phase in it), without Lightning's repeated tips and model-summary table.
     """
     pl.seed_everything(seed, workers=True)
+    quiet_lightning()
+    bar, progress = progress_callbacks(pretrain_epochs)
     return pl.Trainer(
         accelerator=train_cfg.accelerator,
         devices=train_cfg.devices,
         precision=train_cfg.precision,
         deterministic=train_cfg.deterministic,
         max_epochs=max_epochs,
-        limit_train_batches=train_cfg.limit_train_batches,
+        # None, not 1.0: Lightning announces an explicit 1.0 in every run.
+        limit_train_batches=None if train_cfg.limit_train_batches == 1.0 else train_cfg.limit_train_batches,
         default_root_dir=str(out_dir),
         logger=logger if logger is not None else False,
-        callbacks=list(callbacks),
+        callbacks=[*callbacks, *progress],
         enable_checkpointing=False,
-        enable_progress_bar=True,
+        enable_progress_bar=bar,
+        enable_model_summary=False,
         log_every_n_steps=1,
     )
 
@@ -71,11 +82,13 @@ def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str 
     cfg = params.models[model_name]
     dm = SegmentDataModule(data_dir, cfg.tones_per_step, cfg.batch_size,
                            params.train.num_workers, params.seed)
-    trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed)
+    trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed,
+                            pretrain_epochs=cfg.pretrain_epochs if cfg.kind == "gan" else 0)
     device_type = trainer.strategy.root_device.type
     check_precision(params.train.precision, device_type)  # before any training, naming the key
     module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples,
                            dm.pitch_scale)
+    log.info("%s: %s", model_name, describe(module))
     accelerate(module.generator, params.train.compile, params.train.cuda_graphs, device_type)
     return dm, module, trainer
 
