@@ -36,7 +36,7 @@ def log_to_mlflow(experiment: str, model: str, metrics: dict, files: list[Path])
             return
         client = MlflowClient(tracking_uri())
         now = int(time.time() * 1000)
-        flat = ev.flatten_metrics(metrics)
+        flat = ev.mlflow_metrics(metrics)
         client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in flat.items()])
         client.set_tag(run.info.run_id, "collapse", metrics["verdict"])
         for path in files:

@@ -290,6 +290,8 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     logged = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.metrics
     assert logged["eval/stats/scale_consistency/mean"] == gan["stats"]["scale_consistency"]["mean"]
     assert logged["eval/median_events"] == 20
+    # Spreads and counts stay in the JSON artifact, not as one-point charts.
+    assert not any(k.endswith(("/ci_low", "/ci_high", "/std", "/n")) for k in logged) and "eval/evaluated" not in logged
     tags = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.tags
     assert tags["collapse"] == gan["verdict"]
     listed = MlflowClient(mlflow_tmp).list_artifacts(run.info.run_id, "evaluation")

@@ -219,3 +219,15 @@ def test_stage_processes_of_one_dvc_invocation_share_a_parent(mlflow_tmp, tmp_pa
         run = client.get_run(parent_id)
         assert run.data.tags[tracking.PIPELINE_TAG].startswith("dvc:")
         assert run.info.status == "FINISHED"
+
+
+def test_the_training_logger_logs_metrics_but_leaves_params_to_the_stage(mlflow_tmp):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(mlflow_tmp)
+    run = client.create_run(tracking.setup("crnngan"))
+    logger = tracking.make_logger(run.info.run_id)
+    logger.log_hyperparams({"model": {"hidden_g": 64}})  # what save_hyperparameters hands it
+    logger.log_metrics({"d_loss": 0.5}, step=3)
+    data = client.get_run(run.info.run_id).data
+    assert data.params == {} and data.metrics == {"d_loss": 0.5}

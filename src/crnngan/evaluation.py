@@ -395,6 +395,16 @@ def flatten_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[st
     return flat
 
 
+# Leaves kept out of MLflow's metrics: one-point spreads and counts would each become a chart
+# of one bar before the training curves; they stay in the run's metrics/<model>.json artifact.
+DETAIL_LEAVES = ("std", "n", "ci_low", "ci_high", "evaluated")
+
+
+def mlflow_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str, float]:
+    """:func:`flatten_metrics` without the :data:`DETAIL_LEAVES`: what MLflow charts."""
+    return {k: v for k, v in flatten_metrics(metrics, prefix).items() if k.rsplit("/", 1)[-1] not in DETAIL_LEAVES}
+
+
 # --------------------------------------------------------------------------- claims
 
 

@@ -49,7 +49,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import mlflow
@@ -260,10 +260,16 @@ def find_run(experiment: str, model: str, stage: str | None = None) -> Run | Non
 
 
 def make_logger(run_id: str) -> MLFlowLogger:
-    """A Lightning ``MLFlowLogger`` that logs into the existing run ``run_id``."""
+    """A Lightning ``MLFlowLogger`` that logs into the existing run ``run_id``: metrics only.
+    The stage logs every param itself (``model.<key>``); Lightning would log each a second
+    time from ``save_hyperparameters`` (as ``model/<key>``)."""
     from pytorch_lightning.loggers import MLFlowLogger  # deferred: importing Lightning is slow
 
-    return MLFlowLogger(tracking_uri=tracking_uri(), run_id=run_id)
+    class MetricsOnly(MLFlowLogger):
+        def log_hyperparams(self, params: Any) -> None:
+            """Params are the stage's to log, once."""
+
+    return MetricsOnly(tracking_uri=tracking_uri(), run_id=run_id)
 
 
 def log_checkpoint(path: str | Path, run_id: str, artifact_path: str = "checkpoints") -> None:
