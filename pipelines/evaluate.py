@@ -4,8 +4,9 @@ Reads samples/<model>/songs.npz, <data>/songs.npz (the test split) and
 <train-dir>/<model>/epoch_stats.csv. Writes metrics/<model>.json and metrics/real.json (DVC
 metrics), reports/summary.md, reports/figures/hist_<statistic>.png and
 reports/figures/training_curves.png, and logs the same numbers (as eval/...) and files to each
-model's training run in MLflow. A model without samples is left out and named in the report;
-an MLflow problem only warns.
+model's training run in MLflow, and the comparison of all of them (key statistics, verdicts,
+claims, the report and its figures) into the pipeline's parent run. A model without samples is
+left out and named in the report; an MLflow problem only warns.
 """
 
 import argparse
@@ -22,7 +23,7 @@ from crnngan.config import MODEL_NAMES, load_params
 from crnngan.dataset import SPLITS, SongSet
 from crnngan.render import histogram_figure, piano_roll_figure
 from crnngan.sampling import load_songs
-from crnngan.tracking import find_run, tracking_uri
+from crnngan.tracking import find_run, parent_run, tracking_uri
 
 log = logging.getLogger("evaluate")
 
@@ -43,6 +44,25 @@ def log_to_mlflow(experiment: str, model: str, metrics: dict, files: list[Path])
             client.log_artifact(run.info.run_id, str(path), "evaluation")
     except Exception as exc:  # noqa: BLE001 - tracking is a convenience; never fail the stage
         log.warning("MLflow: logging %s failed (%s: %s)", model, type(exc).__name__, exc)
+
+
+def log_comparison(experiment: str, metrics: dict[str, float], verdicts: dict[str, str], summary: Path,
+                   files: list[Path]) -> None:
+    """The comparison into this pipeline's parent run: what one click on it should answer."""
+    try:
+        with parent_run(experiment) as run:
+            client = MlflowClient(tracking_uri())
+            now = int(time.time() * 1000)
+            client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+            for model, verdict in verdicts.items():
+                client.set_tag(run.info.run_id, f"collapse.{model}", verdict)
+            # The run's description in the UI: the report's opening (the verdicts).
+            opening = summary.read_text().split("## Listen and look")[0]
+            client.set_tag(run.info.run_id, "mlflow.note.content", opening)
+            for path in [summary, *files]:
+                client.log_artifact(run.info.run_id, str(path), "comparison")
+    except Exception as exc:  # noqa: BLE001 - tracking is a convenience; never fail the stage
+        log.warning("MLflow: logging the comparison failed (%s: %s)", type(exc).__name__, exc)
 
 
 def write_json(path: Path, data: dict) -> None:
@@ -109,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
     for model in generated:
         log_to_mlflow(params.mlflow.experiment, model, ev.model_metrics(results, model),
                       [summary, args.metrics / f"{model}.json", *files])
+    log_comparison(params.mlflow.experiment, ev.comparison_metrics(results, claims),
+                   {m: results["models"][m]["verdict"] or "not collapsed" for m in generated}, summary,
+                   [args.metrics / "claims.json", *files])
     for c in claims:
         log.info("%-4s %-13s %s", c["id"], c["agrees"], c["claim"])
     log.info("wrote %s, %s and %d figures", args.metrics, summary, len(files))

@@ -297,6 +297,16 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     listed = MlflowClient(mlflow_tmp).list_artifacts(run.info.run_id, "evaluation")
     artifacts = {Path(a.path).name for a in listed}
     assert {"summary.md", "crnngan.json", "training_curves.png"} <= artifacts
+    # The pipeline's parent run carries the comparison: one click answers how the run went.
+    client = MlflowClient(mlflow_tmp)
+    (parent,) = [r for r in client.search_runs([run.info.experiment_id]) if "claims/agree" in r.data.metrics]
+    assert "model" not in parent.data.tags
+    assert parent.data.metrics["crnngan/unique_tones"] == gan["stats"]["unique_tones"]["mean"]
+    assert parent.data.metrics["claims/checked"] == claims["checked"] and "real_k1/unique_tones" in parent.data.metrics
+    assert parent.data.tags["collapse.crnngan"] == gan["verdict"]
+    assert parent.data.tags["mlflow.note.content"].startswith("# Evaluation")
+    shown = {Path(a.path).name for a in client.list_artifacts(parent.info.run_id, "comparison")}
+    assert {"summary.md", "claims.json", "piano_rolls.png", "training_curves.png"} <= shown
 
 
 def test_an_mlflow_failure_only_warns(monkeypatch, caplog):

@@ -405,6 +405,22 @@ def mlflow_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str
     return {k: v for k, v in flatten_metrics(metrics, prefix).items() if k.rsplit("/", 1)[-1] not in DETAIL_LEAVES}
 
 
+def comparison_metrics(results: Mapping[str, Any], claims: Sequence[Mapping[str, str]]) -> dict[str, float]:
+    """The pipeline's parent run in MLflow: every model and real music side by side, one
+    metric per (who, statistic) mean (``crnngan/unique_tones``, ``real_k1/unique_tones``),
+    each model's closeness and collapse flag (1 = collapsed), and how many claims agree."""
+    out: dict[str, float] = {}
+    for name, m in results["models"].items():
+        out.update({f"{name}/{k}": v["mean"] for k, v in m["stats"].items()})
+        out[f"{name}/closeness"] = m["closeness"]
+        out[f"{name}/collapsed"] = float(m["verdict"] is not None)
+    for k, r in results["real"].items():
+        out.update({f"real_k{k}/{stat}": v["mean"] for stat, v in r["stats"].items()})
+    out["claims/agree"] = float(sum(c["agrees"] == "yes" for c in claims))
+    out["claims/checked"] = float(len(claims))
+    return {k: float(v) for k, v in out.items() if np.isfinite(v)}
+
+
 # --------------------------------------------------------------------------- claims
 
 
