@@ -56,8 +56,7 @@ bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", 
 
 ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:5000 (UI_PORT=N for another port)
 	@mkdir -p mlruns
-	$(VENV)/bin/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db \
-		--default-artifact-root $(CURDIR)/mlruns/artifacts --host 127.0.0.1 --port $(UI_PORT)
+	$(PY) -m crnngan.ui --store $(CURDIR)/mlruns --port $(UI_PORT)
 
 clean:  ## remove pipeline outputs, runs and caches (keeps .venv)
 	rm -rf data/corpus data/processed models samples reports mlruns dvc_plots optuna tune generated .pytest_cache

@@ -1,0 +1,78 @@
+"""``make ui``: the MLflow UI over ``mlruns/``, light, on 127.0.0.1, announced when it answers.
+
+    python -m crnngan.ui [--port 5000] [--store mlruns]
+
+``mlflow ui`` says it is running seconds before it accepts connections and starts 4 web
+workers, a job runner and 6 job consumers (16 processes, ~3 GB) for features this project
+does not use. Here it runs with one web worker and no job execution, and the address is
+printed only once ``/health`` answers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+HOST = "127.0.0.1"  # never beyond this machine
+
+
+def command(store: Path, port: int) -> list[str]:
+    """The ``mlflow ui`` command line over ``store`` (``mlflow.db`` and ``artifacts/``)."""
+    store = store.resolve()
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
+            "--default-artifact-root", str(store / "artifacts"), "--host", HOST, "--port", str(port),
+            "--workers", "1"]
+
+
+def environment() -> dict[str, str]:
+    """This process's environment without MLflow's job execution (GenAI jobs: 7 processes)."""
+    return {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout_s: float = 120.0) -> bool:
+    """Poll ``url``/health until it answers 200 (True), the server exits or time runs out (False)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
+def start(store: Path, port: int) -> tuple[subprocess.Popen, str]:
+    """Start the server; returns it and its URL (not yet ready: see :func:`wait_ready`)."""
+    store.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(command(store, port), env=environment()), f"http://{HOST}:{port}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--port", type=int, default=5000)
+    ap.add_argument("--store", type=Path, default=Path("mlruns"))
+    args = ap.parse_args(argv)
+    process, url = start(args.store, args.port)
+    try:
+        if not wait_ready(url, process):
+            print(f"MLflow UI did not come up on {url}", file=sys.stderr)
+            process.terminate()
+            return 1
+        print(f"MLflow UI ready: {url}  (Ctrl-C stops it)", flush=True)
+        return process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        process.wait()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
