@@ -13,7 +13,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper paper-data seeds seeds-show test bench tune tune-apply ui clean
+.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ seeds: setup  ## the pipeline for SEEDS (default 1 2 3) as queued DVC experiment
 
 seeds-show: setup  ## each seed experiment's figures per model, with mean and std
 	$(PY) pipelines/seeds.py show
+
+compare: setup  ## this commit's experiments side by side: key figures per model, one line each (120 columns)
+	$(PY) pipelines/seeds.py compare
 
 test: setup  ## run the test suite (what CI runs)
 	$(PY) -m pytest

@@ -2,6 +2,7 @@
 
     python pipelines/seeds.py run 1 2 3     # dvc exp run --queue -n seed-N -S seed=N, dvc queue start, wait
     python pipelines/seeds.py show          # each seed's figures per model, then mean and std
+    python pipelines/seeds.py compare       # every experiment of this commit, key figures, one line each
 
 A GAN's figures swing with the seed, so a recipe is judged on several. `run` queues one
 experiment per seed (the whole pipeline with ``seed`` overridden) and waits for DVC's queue
@@ -134,18 +135,48 @@ def seed_table(done: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines[1:])
 
 
+# make compare: per model, these metrics/<model>.json paths, short enough for 120 columns.
+COMPARE = {"stats.unique_tones.mean": "uniq", "stats.tone_span.mean": "span",
+           "stats.scale_consistency.mean": "scale", "collapsed": "coll"}
+
+
+def compare_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """One line per experiment (and the workspace and commits): its seed and, per model, the
+    :data:`COMPARE` columns; what ``dvc exp show`` would print in 465 columns."""
+    models = {"crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3", "baseline": "baseline"}
+    width = 6 * len(COMPARE)
+    lines = [f"{'':22}{'':>6}" + "".join(f"  {label:^{width}}" for label in models.values()),
+             f"{'experiment':22}{'seed':>6}" + "".join("  " + "".join(f"{c:>6}" for c in COMPARE.values())
+                                                  for _ in models)]
+    for r in rows:
+        if r.get("State") in ("Queued", "Running"):
+            continue  # their metrics are the workspace's
+        name = str(r.get("Experiment") or r.get("rev"))[:21]
+        seed = r.get("seed")
+        cells = []
+        for model in models:
+            values = [metric(r, model, path) for path in COMPARE]
+            cells.append("".join(f"{v:>6.3g}" for v in values))
+        lines.append(f"{name:22}{'' if seed is None else int(seed):>6}" + "".join(f"  {c}" for c in cells))
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="queue one experiment per seed and run them")
     run_p.add_argument("seeds", nargs="+", type=int)
     sub.add_parser("show", help="each seed's figures and their spread")
+    sub.add_parser("compare", help="key figures of every experiment, one line each")
     args = ap.parse_args(argv)
     if args.command == "run":
         if run(args.seeds):
             return 1
     import dvc.api
 
+    if args.command == "compare":
+        print(compare_table(dvc.api.exp_show()))  # this commit's experiments and the workspace
+        return 0
     # Experiments belong to the commit they ran on: look back along the whole history.
     done = finished(dvc.api.exp_show(num=-1))
     print(seed_table(done))

@@ -76,3 +76,16 @@ def test_run_waits_for_its_own_tasks_not_earlier_ones_of_the_same_name(monkeypat
     monkeypatch.setattr(seeds.time, "sleep", lambda s: None)
     assert seeds.run([1]) == 1  # waited past "Running" and saw its own task fail
     assert calls.count(["dvc", "queue", "status"]) == 3
+
+
+def test_compare_fits_120_columns_one_line_per_experiment():
+    seeds = load_stage("seeds")
+    rows = [{"Experiment": None, "rev": "workspace", "seed": 42.0,
+             "metrics/crnngan.json:stats.unique_tones.mean": 14.4, "metrics/crnngan.json:collapsed": 0},
+            {"Experiment": "seed-1", "rev": "abc", "State": "Success", "seed": 1.0,
+             "metrics/baseline.json:stats.scale_consistency.mean": 0.712},
+            {"Experiment": "seed-2", "rev": "def", "State": "Queued", "seed": 2.0}]
+    lines = seeds.compare_table(rows).splitlines()
+    assert len(lines) == 4 and max(map(len, lines)) <= 120  # two header lines, the queued row left out
+    assert lines[2].split()[:4] == ["workspace", "42", "14.4", "nan"]
+    assert lines[3].split()[:2] == ["seed-1", "1"] and lines[3].split()[-2] == "0.712"
