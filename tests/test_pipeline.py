@@ -67,8 +67,13 @@ def test_dvc_repro_tiny(tmp_path, mlflow_tmp):
         assert (repo / f"models/{model}/checkpoints/last.ckpt").exists()
         assert len(list((repo / f"samples/{model}").glob("*.mid"))) == 4
         metrics = json.loads((repo / f"metrics/{model}.json").read_text())
-        assert metrics
+        assert metrics["evaluated"] == 1 and metrics["n_songs"] == 4
     assert (repo / "reports/summary.md").exists()
+    # dvc plots show works offline: image plots, nothing loaded from the network.
+    shown = dvc(["plots", "show", "--out", str(tmp_path / "plots")], repo)
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    html = (tmp_path / "plots" / "index.html").read_text()
+    assert html.count("<img") == 6 and "http://" not in html and "https://" not in html
 
     # Nothing changed -> nothing re-runs; one model's params changed -> only that model.
     assert "didn't change" in dvc(["repro"], repo).stdout
@@ -81,7 +86,8 @@ def test_dvc_repro_tiny(tmp_path, mlflow_tmp):
     again = json.loads((repo / "models/baseline/run.json").read_text())
     assert again["completed"] and again["run_id"] != state["run_id"]
     assert "resuming" not in forced.stdout + forced.stderr
-    dvc(["repro", "--dry"], repo)
+    dry = dvc(["repro", "--dry"], repo)
+    assert dry.returncode == 0, dry.stderr[-2000:]
     params["models"]["baseline"]["lr_g"] = 0.002
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     status = dvc(["status"], repo).stdout
