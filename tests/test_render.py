@@ -119,3 +119,15 @@ def test_histogram_colours_and_filled_references():
     model, real = ax.patches  # one step outline, one filled area
     assert model.get_edgecolor()[:3] == pytest.approx((1.0, 0.498, 0.055), abs=1e-3)  # tab:orange
     assert not model.get_fill() and real.get_fill() and real.get_alpha() == 0.35
+
+
+def test_every_fixed_sample_gets_midi_and_sound_and_an_empty_one_a_note(tmp_path):
+    from crnngan.callbacks import write_fixed_samples
+
+    song = np.array([[0.0, 0.5, 60, 80], [0.5, 0.5, 64, 80]], dtype=np.float32)  # dt, length, pitch, velocity
+    write_fixed_samples(tmp_path, [song, song[:0], song], epoch=4)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert [n for n in names if n.endswith(".wav")] == ["fixed_000.wav", "fixed_002.wav"]
+    assert all((tmp_path / n).stat().st_size > 1000 for n in ("fixed_000.wav", "fixed_002.wav"))
+    assert (tmp_path / "fixed_001.txt").read_text() == "epoch 4, fixed noise 1: no notes, nothing to play\n"
+    assert "piano_roll.png" in names and {"fixed_000.mid", "fixed_002.mid"} <= set(names)

@@ -25,8 +25,8 @@ class EpochStats(pl.Callback):
 
     Writes one CSV row per measured epoch to ``csv_path`` (the DVC plot of Figure 3) and the
     same numbers to the logger as ``stats/<name>``; every ``artifacts_every`` epochs it also
-    logs MIDI, a WAV of the first song and a piano roll to the MLflow run, so the samples can
-    be seen and heard in the UI.
+    logs every song as MIDI and WAV, and a piano roll, to the MLflow run, so the samples can
+    be seen and heard in the UI (:func:`write_fixed_samples`).
     """
 
     def __init__(self, normalizer: Normalizer, tones_per_step: int, csv_path: str | Path,
@@ -73,12 +73,21 @@ class EpochStats(pl.Callback):
 
     def _log_artifacts(self, trainer: pl.Trainer, songs: list[np.ndarray], epoch: int) -> None:
         experiment, run_id = trainer.logger.experiment, trainer.logger.run_id
-        notes = [events_to_notes(s) for s in songs[:4]]
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / f"epoch_{epoch:03d}"
-            write_midi_files(out, songs, prefix="fixed")
-            onsets, lengths, pitches, velocities = notes[0]
-            write_wav(out / "fixed_000.wav", onsets, lengths, np.rint(pitches), velocities)
-            save_piano_roll(out / "piano_roll.png", [(o, l, np.rint(p), v) for o, l, p, v in notes],
-                            titles=[f"epoch {epoch}, fixed noise {i}" for i in range(len(notes))])
+            write_fixed_samples(out, songs, epoch)
             experiment.log_artifacts(run_id, str(out), f"samples/epoch_{epoch:03d}")
+
+
+def write_fixed_samples(out: Path, songs: list[np.ndarray], epoch: int) -> None:
+    """Every fixed-noise song as MIDI, a WAV (or, for a song without notes, a text file
+    saying so: an empty WAV only fails to load in the UI) and a piano roll of them all."""
+    write_midi_files(out, songs, prefix="fixed")
+    notes = [events_to_notes(s) for s in songs]
+    for i, (onsets, lengths, pitches, velocities) in enumerate(notes):
+        if len(onsets):
+            write_wav(out / f"fixed_{i:03d}.wav", onsets, lengths, np.rint(pitches), velocities)
+        else:
+            (out / f"fixed_{i:03d}.txt").write_text(f"epoch {epoch}, fixed noise {i}: no notes, nothing to play\n")
+    save_piano_roll(out / "piano_roll.png", [(o, l, np.rint(p), v) for o, l, p, v in notes],
+                    titles=[f"epoch {epoch}, fixed noise {i}" for i in range(len(notes))])
