@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import TensorDataset
+from torch.utils.data import DataLoader, TensorDataset
 
 from crnngan import acceleration
 from crnngan.acceleration import accelerate, bf16_support
@@ -453,3 +453,28 @@ def test_a_log_file_gets_one_line_per_epoch(tmp_path, caplog):
     lines = [r.getMessage() for r in caplog.records if r.name == "train" and r.getMessage().startswith("epoch ")]
     assert [line.split(" | ")[0] for line in lines] == ["epoch 1/2 pretrain", "epoch 2/2 adversarial"]
     assert "pretrain_loss" in lines[0] and "d_loss" in lines[1] and "ETA" in lines[1]
+
+
+def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):
+    from pytorch_lightning.loggers import Logger
+
+    class Recorder(Logger):
+        name, version = "recorder", 0
+        calls: list = []
+
+        def log_metrics(self, metrics, step=None):
+            self.calls.append((step, set(metrics)))
+
+        def log_hyperparams(self, params):
+            pass
+
+    recorder = Recorder()
+    cfg = tiny(pretrain_epochs=1, epochs=2)
+    trainer = build_trainer(TRAIN, total_epochs(cfg), tmp_path, logger=recorder, seed=0, pretrain_epochs=1)
+    module = create_module(cfg, num_features(cfg), STEPS, fixed_samples=3)
+    data = torch.randn(3 * BATCH, STEPS, num_features(cfg))  # 3 batches an epoch
+    loader = DataLoader(TensorDataset(data), batch_size=BATCH)
+    trainer.fit(module, loader, loader)
+    steps = {step for step, _ in recorder.calls}
+    assert steps == {0, 1, 2}  # epochs, not batches (3 an epoch)
+    assert any("val_d_loss" in names for _, names in recorder.calls) and not any("step" in n for _, n in recorder.calls)

@@ -219,6 +219,9 @@ class _GeneratorModule(pl.LightningModule):
         for name, value in metrics.items():
             self.log(name, value, on_step=False, on_epoch=True, prog_bar=name in prog_bar,
                      batch_size=batch_size)
+        # Logged as "step", the epoch becomes the step of every per-epoch metric in the logger
+        # (Lightning pops it): losses, validation and the Figure-3 statistics share one axis.
+        self.log("step", float(self.current_epoch), on_step=False, on_epoch=True, batch_size=batch_size)
 
     # ----- per-epoch bookkeeping ------------------------------------------------------------
     def _begin_step(self, batch: Any) -> Tensor:
