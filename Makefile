@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 UI_PORT ?= 5000
+TUNE_UI_PORT ?= 8080
 WORKERS ?= 1
 ARGS ?=
 SEEDS ?= 1 2 3
@@ -13,7 +14,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply ui clean
+.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply tune-ui ui clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -53,6 +54,9 @@ tune: setup  ## Optuna search over params.yaml's tune section (WORKERS=N process
 
 tune-apply: setup  ## copy tune/best_params.yaml into params.yaml (then: make repro)
 	$(PY) pipelines/tune.py apply
+
+tune-ui: setup  ## optuna-dashboard on the study's storage, on http://127.0.0.1:8080 (TUNE_UI_PORT=N)
+	$(PY) pipelines/tune.py ui --port $(TUNE_UI_PORT)
 
 bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", "--variants compile,bf16", ...)
 	$(PY) -m crnngan.bench --out bench/results.json $(ARGS)

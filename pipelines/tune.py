@@ -2,6 +2,7 @@
 
     python pipelines/tune.py run [--params params.yaml] [--workers N] [--data data/processed]
     python pipelines/tune.py apply [--best tune/best_params.yaml] [--params params.yaml]
+    python pipelines/tune.py ui [--port 8080]   # optuna-dashboard on the study's storage
 
 `run` creates or continues the study of params.yaml's `tune` section until it holds
 `tune.n_trials` COMPLETE + PRUNED trials, with N worker processes on the same storage, and
@@ -11,12 +12,13 @@ which `dvc repro` retrains with them. See crnngan.tune for the details.
 
 import argparse
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
 from crnngan import tracking
 from crnngan.config import ConfigError, load_params
-from crnngan.tune import apply_best, best_trial, counted, parse_tune, quiet_lightning, run_study
+from crnngan.tune import apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_lightning, run_study
 
 log = logging.getLogger("tune")
 
@@ -31,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     apply = sub.add_parser("apply", help="write the best values into params.yaml")
     apply.add_argument("--best", default="tune/best_params.yaml")
     apply.add_argument("--params", default="params.yaml")
+    ui = sub.add_parser("ui", help="optuna-dashboard on the study's storage, on 127.0.0.1")
+    ui.add_argument("--params", default="params.yaml")
+    ui.add_argument("--port", type=int, default=8080)
     args = ap.parse_args(argv)
 
     try:
@@ -43,6 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as err:
         log.error("%s", err)
         return 2
+    if args.command == "ui":
+        command = dashboard_command(cfg, tracking.repo_root(), args.port)
+        log.info("optuna-dashboard on %s: http://127.0.0.1:%d (Ctrl-C stops it)", command[1], args.port)
+        try:
+            return subprocess.run(command).returncode
+        except KeyboardInterrupt:
+            return 0
     quiet_lightning()
     study = run_study(params, cfg, args.data, tracking.repo_root(), max(args.workers, 1))
     best = best_trial(study, cfg)

@@ -77,6 +77,13 @@ def test_study_runs_logs_once_per_trial_and_resumes(tmp_path, data_dir, mlflow_t
     logged = {a.path for a in client.list_artifacts(parents[0].info.run_id, "tune")}
     assert {"tune/best_params.yaml", "tune/space.json", "tune/optimization_history.png"} <= logged
     assert parents[0].data.metrics["best_closeness"] == pytest.approx(best.value)
+    tags = parents[0].data.tags
+    assert tags["best_trial"] == str(best.number)
+    assert {f"best.{k}": str(v) for k, v in best.params.items()}.items() <= tags.items()
+    # make tune-ui: optuna-dashboard reads the same journal file, on 127.0.0.1 only.
+    command = tune.dashboard_command(cfg, tmp_path, 8123)
+    assert command[1:] == [str(tmp_path / "optuna" / "t.log"), "--host", "127.0.0.1", "--port", "8123"]
+    assert Path(command[0]).exists()
 
 
 def test_two_worker_processes_share_the_journal(tmp_path, data_dir, mlflow_tmp):

@@ -57,6 +57,7 @@ import multiprocessing as mp
 import os
 import re
 import socket
+import sys
 import tempfile
 import time
 import warnings
@@ -419,6 +420,17 @@ def objective(trial: optuna.Trial, job: Job, closeness: Closeness | None) -> flo
 # --------------------------------------------------------------------------- study and storage
 
 
+def storage_location(cfg: TuneConfig, root: Path) -> str:
+    """Where the study lives: the RDB URL, or the journal file ``optuna/<study>.log``."""
+    return cfg.storage or str(root / "optuna" / f"{cfg.study_name}.log")
+
+
+def dashboard_command(cfg: TuneConfig, root: Path, port: int) -> list[str]:
+    """``make tune-ui``: optuna-dashboard on the study's storage, bound to 127.0.0.1."""
+    script = Path(sys.executable).parent / "optuna-dashboard"  # installed beside this interpreter
+    return [str(script), storage_location(cfg, root), "--host", "127.0.0.1", "--port", str(port)]
+
+
 def open_study(cfg: TuneConfig, root: Path, worker: int = 0) -> optuna.Study:
     """Create or load the study; worker ``i`` seeds its sampler with ``seed + i`` so that
     parallel workers do not draw the same random start-up trials."""
@@ -426,7 +438,7 @@ def open_study(cfg: TuneConfig, root: Path, worker: int = 0) -> optuna.Study:
         storage: optuna.storages.BaseStorage = optuna.storages.RDBStorage(
             cfg.storage, heartbeat_interval=60, grace_period=180)
     else:
-        path = root / "optuna" / f"{cfg.study_name}.log"
+        path = Path(storage_location(cfg, root))
         path.parent.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     sampler_cls = optuna.samplers.TPESampler if cfg.sampler == "tpe" else optuna.samplers.RandomSampler
@@ -690,6 +702,10 @@ def write_outputs(study: optuna.Study, cfg: TuneConfig, out_dir: Path,
             client.log_artifact(run_id, str(path), "tune")
         client.log_text(run_id, json.dumps({k: as_dict(d) for k, d in cfg.space.items()}, indent=2),
                         "tune/space.json")
+        # The best trial's values as tags (params are immutable; a continued study moves its best).
+        client.set_tag(run_id, "best_trial", str(best.number))
+        for key, value in best.params.items():
+            client.set_tag(run_id, f"best.{key}", str(value))
         states = [t.state for t in study.get_trials(deepcopy=False)]
         for key, value in {f"best_{cfg.objective}": best.values[0], "best_trial": best.number,
                            **{f"trials_{s.name.lower()}": states.count(s) for s in RUN_STATUS}}.items():
