@@ -41,6 +41,14 @@ def fingerprint(settings: dict, data_file: Path) -> str:
     return h.hexdigest()
 
 
+def describe_run(model: str, cfg, seed: int) -> str:
+    """The run's description in the MLflow UI: what was trained, in one line."""
+    phases = (f"{cfg.pretrain_epochs} pretraining + {cfg.epochs} adversarial epochs" if cfg.kind == "gan"
+              else f"{cfg.epochs} epochs of next-event regression")
+    return (f"{model}: {cfg.tones_per_step} tone(s) per step, {phases}, G {cfg.layers_g}x{cfg.hidden_g} "
+            f"with {cfg.hypotheses} candidate(s) per step, seed {seed}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
@@ -72,6 +80,7 @@ def main() -> int:
                 nested=True, tags=tags) as run:
             state["run_id"] = run.info.run_id
             save_run_state(out, state)
+            mlflow.set_tag("mlflow.note.content", describe_run(args.model, cfg, params.seed))
             mlflow.log_params({"model_name": args.model, "seed": params.seed,
                                **{f"model.{k}": v for k, v in settings["model"].items()},
                                **{f"train.{k}": v for k, v in settings["train"].items()},

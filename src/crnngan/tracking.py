@@ -205,7 +205,8 @@ def _parent_run_id(uri: str, experiment_id: str, name: str | None) -> str:
         if found:
             return found[0].info.run_id
         exp_name = os.environ.get("DVC_EXP_NAME")
-        default = f"pipeline {exp_name or f'{datetime.now():%Y-%m-%d %H:%M:%S}'}"
+        # Short enough for the runs table's name column: the DVC experiment, or when it started.
+        default = exp_name or f"{datetime.now():%d %b %H:%M:%S}"
         run = client.create_run(
             experiment_id, run_name=name or default, tags={PIPELINE_TAG: key, **_pipeline_tags()}
         )
