@@ -141,9 +141,12 @@ def choose(out: Tensor, hypotheses: int, u: Tensor | None = None) -> Tensor:
 class Generator(nn.Module):
     """Unidirectional stacked LSTM fed with uniform noise and its own previous output.
 
-    Per step: concat(z_t, previous event) -> Linear -> ReLU -> LSTM stack (dropout between
-    layers) -> dropout -> Linear -> event (no output activation: data are normalised; the
-    onset and presence outputs gate dt and the slots, :func:`gate_outputs`).
+    Per step: concat(z_t, previous event [, its pitch classes]) -> Linear -> ReLU -> LSTM stack
+    (dropout between layers) -> dropout -> Linear -> event (no output activation: data are
+    normalised; the onset and presence outputs gate dt and the slots, :func:`gate_outputs`).
+    With ``hypotheses`` K > 1 the last Linear gives K candidate events and their choice
+    logits, and one candidate is drawn (:func:`choose`) before gating; ``pitch`` (the data's
+    pitch scale) adds :func:`circle_of_fifths` of the previous event to the input.
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
