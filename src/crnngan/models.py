@@ -267,7 +267,8 @@ class Discriminator(nn.Module):
     Optional dropout on the input features (``input_dropout``; the original code used its
     dropout, 0.5, on real and fake alike, which turns real tones into fake chords (dt = 0) and
     absent tones) -> bi-LSTM (dropout between layers) -> shared Linear(2H, 1) per step ->
-    sigmoid -> mean over time.
+    sigmoid -> mean over time. With ``pitch`` given, each event's :func:`circle_of_fifths`
+    features are appended to it first, so D can tell a song that leaves its key.
 
     nn.LSTM feeds both directions of layer 2 with the concatenated layer-1 outputs (2H); the
     original TF code ran separate forward and backward stacks joined only at the output. So at
