@@ -56,12 +56,12 @@ def _duration(seconds: float) -> str:
 
 
 def epoch_line(epoch: int, epochs: int, phase: str, metrics: dict[str, float], seconds: float,
-               sequences_per_s: float | None, eta_s: float) -> str:
+               sequences_per_s: float | None, eta: str) -> str:
     """``epoch 3/50 pretrain | pretrain_loss 0.512 val_pretrain_loss 0.498 | 310 seq/s | 4s/epoch | ETA 3m12s``."""
     shown = " ".join(f"{k} {metrics[k]:.3g}" for k in SHOWN if k in metrics)
     speed = f" | {sequences_per_s:,.0f} seq/s" if sequences_per_s else ""
     return (f"epoch {epoch + 1}/{epochs} {phase}" + (f" | {shown}" if shown else "")
-            + f"{speed} | {seconds:.0f}s/epoch | ETA {_duration(eta_s)}")
+            + f"{speed} | {seconds:.0f}s/epoch | {eta}")
 
 
 class EpochLine(pl.Callback):
@@ -71,12 +71,6 @@ class EpochLine(pl.Callback):
     def __init__(self, pretrain_epochs: int = 0) -> None:
         self.pretrain_epochs = pretrain_epochs
         self._start = 0.0
-        self._fit_start = 0.0
-        self._first_epoch = 0
-
-    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._fit_start = time.perf_counter()
-        self._first_epoch = trainer.current_epoch  # a resumed run starts later
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -84,14 +78,21 @@ class EpochLine(pl.Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        epoch, now = trainer.current_epoch, time.perf_counter()
-        done = epoch + 1 - self._first_epoch
-        eta = (now - self._fit_start) / max(done, 1) * (trainer.max_epochs - epoch - 1)
+        epoch = trainer.current_epoch
+        seconds = time.perf_counter() - self._start
+        pretraining = epoch < self.pretrain_epochs
+        # At this epoch's pace, for this phase only during pretraining: an adversarial epoch
+        # costs about ten pretraining ones, so a whole-run average would mislead.
+        if pretraining:
+            eta = f"pretraining done in {_duration(seconds * (self.pretrain_epochs - epoch - 1))}"
+        else:
+            eta = f"ETA {_duration(seconds * (trainer.max_epochs - epoch - 1))}"
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
-        phase = ("pretrain" if epoch < self.pretrain_epochs else
-                 "adversarial" if "d_loss" in metrics else "train")
-        log.info(epoch_line(epoch, trainer.max_epochs, phase, metrics, now - self._start,
-                            metrics.get("sequences_per_s"), eta))
+        phase = "pretrain" if pretraining else "adversarial" if "d_loss" in metrics else "train"
+        # Lightning keeps every metric's last value: the other phase's losses would linger.
+        stale = ("pretrain_loss",) if phase == "adversarial" else ()
+        shown = {k: v for k, v in metrics.items() if k not in stale}
+        log.info(epoch_line(epoch, trainer.max_epochs, phase, shown, seconds, metrics.get("sequences_per_s"), eta))
 
 
 def progress_callbacks(pretrain_epochs: int, stream: TextIO | None = None) -> tuple[bool, list[pl.Callback]]:
