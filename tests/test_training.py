@@ -455,6 +455,7 @@ def test_a_log_file_gets_one_line_per_epoch(tmp_path, caplog):
     assert "pretrain_loss" in lines[0] and lines[0].endswith("pretraining done in 0s")
     # The game's line shows its own losses, not pretraining's last one, and the time left.
     assert "d_loss" in lines[1] and "pretrain_loss" not in lines[1].split() and lines[1].endswith("ETA 0s")
+    assert all(" seq/s | " in line for line in lines)  # this epoch's throughput, counted by the callback
 
 
 def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):

@@ -71,9 +71,17 @@ class EpochLine(pl.Callback):
     def __init__(self, pretrain_epochs: int = 0) -> None:
         self.pretrain_epochs = pretrain_epochs
         self._start = 0.0
+        self._sequences = 0
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
+        self._sequences = 0
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        # Counted here: the module logs its own throughput after the callbacks' epoch end.
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        self._sequences += int(x.shape[0])
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not trainer.is_global_zero:
@@ -92,7 +100,8 @@ class EpochLine(pl.Callback):
         # Lightning keeps every metric's last value: the other phase's losses would linger.
         stale = ("pretrain_loss",) if phase == "adversarial" else ()
         shown = {k: v for k, v in metrics.items() if k not in stale}
-        log.info(epoch_line(epoch, trainer.max_epochs, phase, shown, seconds, metrics.get("sequences_per_s"), eta))
+        log.info(epoch_line(epoch, trainer.max_epochs, phase, shown, seconds, self._sequences / max(seconds, 1e-9),
+                            eta))
 
 
 def progress_callbacks(pretrain_epochs: int, stream: TextIO | None = None) -> tuple[bool, list[pl.Callback]]:
