@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from crnngan.config import MODEL_NAMES
-from crnngan.evaluation import claims_across_seeds, claims_across_seeds_markdown
+from crnngan.evaluation import MODEL_LABELS, claims_across_seeds, claims_across_seeds_markdown
 
 log = logging.getLogger("seeds")
 # metrics/<model>.json paths shown, with their column labels.
@@ -143,7 +143,7 @@ COMPARE = {"stats.unique_tones.mean": "uniq", "stats.tone_span.mean": "span",
 def compare_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """One line per experiment (and the workspace and commits): its seed and, per model, the
     :data:`COMPARE` columns; what ``dvc exp show`` would print in 465 columns."""
-    models = {"crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3", "baseline": "baseline"}
+    models = {m: MODEL_LABELS[m] for m in MODEL_NAMES}
     width = 6 * len(COMPARE)
     lines = [f"{'':22}{'':>6}" + "".join(f"  {label:^{width}}" for label in models.values()),
              f"{'experiment':22}{'seed':>6}" + "".join("  " + "".join(f"{c:>6}" for c in COMPARE.values())

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from crnngan import tracking
 from crnngan.config import ConfigError, load_params
-from crnngan.tune import apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_lightning, run_study
+from crnngan.tune import apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners, run_study
 
 log = logging.getLogger("tune")
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
             return subprocess.run(command).returncode
         except KeyboardInterrupt:
             return 0
-    quiet_lightning()
+    quiet_trial_banners()
     study = run_study(params, cfg, args.data, tracking.repo_root(), max(args.workers, 1))
     best = best_trial(study, cfg)
     log.info("study %s: %d/%d trials COMPLETE or PRUNED; best: %s", cfg.study_name, counted(study),

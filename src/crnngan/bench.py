@@ -57,6 +57,7 @@ from .models import Discriminator, Generator, gate_outputs, num_flags
 from .representation import feature_width
 from .modules import create_module
 from .overlay import merged
+from .progress import quiet_lightning
 
 # The paper's sizes (Mogren 2016 and the original code), used when configs/paper.yaml is absent.
 PAPER_OVERRIDES: dict[str, Any] = dict(
@@ -827,10 +828,9 @@ def format_table(results: dict[str, Any]) -> str:
 
 def _quiet() -> None:
     """Silence Lightning's per-fit banners and advice; the report is the output."""
+    quiet_lightning()  # the tips and warnings training silences; then every banner too
     for name in ("pytorch_lightning", "lightning.pytorch", "lightning_fabric", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
     warnings.filterwarnings("ignore", message=".*but have no `val_dataloader`.*")
 
 

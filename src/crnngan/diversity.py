@@ -25,7 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .constants import DT, LENGTH, PITCH, TIME_QUANTUM
+from .constants import PITCH, TIME_QUANTUM
+from .representation import events_to_notes
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -41,10 +42,9 @@ def _pitches(song: np.ndarray) -> np.ndarray:
 
 def song_key(song: np.ndarray) -> bytes:
     """What makes two songs the same: rounded pitches, onsets and lengths on the grid."""
-    ev = np.asarray(song, dtype=np.float64)
-    ticks = np.rint(np.cumsum(np.maximum(ev[:, DT], 0.0)) / TIME_QUANTUM)
-    length = np.rint(ev[:, LENGTH] / TIME_QUANTUM)
-    return np.stack([ticks, _pitches(ev), length], axis=1).astype(np.int64).tobytes()
+    onsets, lengths, _, _ = events_to_notes(song)
+    ticks, length = np.rint(onsets / TIME_QUANTUM), np.rint(lengths / TIME_QUANTUM)
+    return np.stack([ticks, _pitches(song), length], axis=1).astype(np.int64).tobytes()
 
 
 def distinct_share(songs: Sequence[np.ndarray]) -> float:

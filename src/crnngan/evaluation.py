@@ -101,10 +101,10 @@ def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
 
 def _onsets(song: np.ndarray) -> np.ndarray:
     """(N,) onset of each event in seconds from the song's first (its first dt ignored)."""
-    dt = np.asarray(song, dtype=np.float64)[:, DT].copy()
-    if len(dt):
-        dt[0] = 0.0
-    return np.cumsum(dt)
+    events = np.array(song, dtype=np.float64)
+    if len(events):
+        events[0, DT] = 0.0
+    return events_to_notes(events)[0]
 
 
 def within_seconds(song: np.ndarray, seconds: float) -> np.ndarray:

@@ -575,8 +575,9 @@ def _optimize(job: Job, worker: int, share: int) -> None:
                        catch=(Exception,), callbacks=[_Quota(share, job.cfg.n_trials, bar)])
 
 
-def quiet_lightning() -> None:
-    """Silence the banners Lightning logs for every trial (devices, seed, tips)."""
+def quiet_trial_banners() -> None:
+    """Silence the banners Lightning logs for every trial (devices, seed); the tips and
+    warnings every training silences are :func:`crnngan.progress.quiet_lightning`'s."""
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
@@ -584,7 +585,7 @@ def quiet_lightning() -> None:
 def _worker(job: Job, worker: int, n_trials: int, threads: int) -> None:
     """Entry point of a spawned worker process."""
     logging.basicConfig(level=logging.INFO, format=f"[{worker}] %(name)s: %(message)s")
-    quiet_lightning()
+    quiet_trial_banners()
     os.environ["MLFLOW_TRACKING_URI"] = job.tracking_uri  # what tracking.make_logger reads
     torch.set_num_threads(threads)
     _optimize(job, worker, n_trials)
