@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply tune-ui ui clean
+.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply tune-ui ui screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", 
 ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:5000 (UI_PORT=N for another port)
 	@mkdir -p mlruns
 	$(PY) -m crnngan.ui --store $(CURDIR)/mlruns --port $(UI_PORT)
+
+screenshots: setup  ## the README's MLflow screenshots and piano rolls from this machine's runs (needs chromium)
+	$(PY) -m crnngan.screenshots --store $(CURDIR)/mlruns --out docs/images
 
 clean:  ## remove pipeline outputs, runs and caches (keeps .venv)
 	rm -rf data/corpus data/processed models samples reports mlruns dvc_plots optuna tune generated .pytest_cache

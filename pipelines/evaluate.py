@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 from mlflow import MlflowClient
-from mlflow.entities import Metric
+from mlflow.entities import Metric, Param
 
 from crnngan import evaluation as ev
 from crnngan.config import MODEL_NAMES, load_params
 from crnngan.dataset import SPLITS, SongSet
 from crnngan.render import histogram_figure, piano_roll_figure
 from crnngan.sampling import load_songs
-from crnngan.tracking import find_run, parent_run, tracking_uri
+from crnngan.tracking import find_run, parent_run, save_runs_view, tracking_uri
 
 log = logging.getLogger("evaluate")
 
@@ -46,14 +46,17 @@ def log_to_mlflow(experiment: str, model: str, metrics: dict, files: list[Path])
         log.warning("MLflow: logging %s failed (%s: %s)", model, type(exc).__name__, exc)
 
 
-def log_comparison(experiment: str, metrics: dict[str, float], verdicts: dict[str, str], summary: Path,
-                   files: list[Path]) -> None:
-    """The comparison into this pipeline's parent run: what one click on it should answer."""
+def log_comparison(experiment: str, seed: int, metrics: dict[str, float], verdicts: dict[str, str],
+                   summary: Path, files: list[Path]) -> None:
+    """The comparison into this pipeline's parent run: what one click on it should answer
+    (and the seed, so the compare view can set seeds against their figures)."""
     try:
         with parent_run(experiment) as run:
             client = MlflowClient(tracking_uri())
             now = int(time.time() * 1000)
-            client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+            client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                             params=[Param("seed", str(seed))])
+            save_runs_view(run.info.experiment_id, list(ev.KEY_METRICS))
             for model, verdict in verdicts.items():
                 client.set_tag(run.info.run_id, f"collapse.{model}", verdict)
             # The run's description in the UI: the report's opening (the verdicts).
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     for model in generated:
         log_to_mlflow(params.mlflow.experiment, model, ev.model_metrics(results, model),
                       [summary, args.metrics / f"{model}.json", *files])
-    log_comparison(params.mlflow.experiment, ev.comparison_metrics(results, claims),
+    log_comparison(params.mlflow.experiment, params.seed, ev.comparison_metrics(results, claims),
                    {m: results["models"][m]["verdict"] or "not collapsed" for m in generated}, summary,
                    [args.metrics / "claims.json", *files])
     for c in claims:

@@ -307,6 +307,12 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     assert parent.data.tags["mlflow.note.content"].startswith("# Evaluation")
     shown = {Path(a.path).name for a in client.list_artifacts(parent.info.run_id, "comparison")}
     assert {"summary.md", "claims.json", "piano_rolls.png", "training_curves.png"} <= shown
+    assert parent.data.params == {"seed": "0"}
+    # The runs table that `make ui` opens shows the key figures, each one a metric this stage logs.
+    view = json.loads(client.get_experiment(run.info.experiment_id).tags["mlflow.sharedViewState.key-figures"])
+    columns = [c.removeprefix("metrics.`").removesuffix("`") for c in view["selectedColumns"][1:]]
+    assert columns == list(ev.KEY_METRICS)
+    assert set(columns) <= set(parent.data.metrics) | set(logged) | {"crnngan3/polyphony", "baseline/unique_tones"}
 
 
 def test_an_mlflow_failure_only_warns(monkeypatch, caplog):

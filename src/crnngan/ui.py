@@ -1,11 +1,12 @@
 """``make ui``: the MLflow UI over ``mlruns/``, light, on 127.0.0.1, announced when it answers.
 
-    python -m crnngan.ui [--port 5000] [--store mlruns]
+    python -m crnngan.ui [--port 5000] [--store mlruns] [--params params.yaml]
 
 ``mlflow ui`` says it is running seconds before it accepts connections and starts 4 web
 workers, a job runner and 6 job consumers (16 processes, ~3 GB) for features this project
 does not use. Here it runs with one web worker and no job execution, and the address is
-printed only once ``/health`` answers.
+printed only once ``/health`` answers: the experiment's runs table in the key-figures view
+that the evaluate stage stores (``tracking.runs_view_url``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from crnngan.config import load_params
 
 HOST = "127.0.0.1"  # never beyond this machine
 
@@ -55,10 +58,22 @@ def start(store: Path, port: int) -> tuple[subprocess.Popen, str]:
     return subprocess.Popen(command(store, port), env=environment()), f"http://{HOST}:{port}"
 
 
+def address(url: str, store: Path, experiment: str) -> str:
+    """Where to point the browser: ``experiment``'s runs view, or the UI's home page while the
+    store holds no such experiment (no pipeline has run yet)."""
+    from mlflow import MlflowClient  # deferred: the server must start first, not wait for this import
+
+    from crnngan.tracking import runs_view_url
+
+    found = MlflowClient(f"sqlite:///{store.resolve() / 'mlflow.db'}").get_experiment_by_name(experiment)
+    return url if found is None else runs_view_url(url, found.experiment_id)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=5000)
     ap.add_argument("--store", type=Path, default=Path("mlruns"))
+    ap.add_argument("--params", type=Path, default=Path("params.yaml"), help="names the experiment to open")
     args = ap.parse_args(argv)
     process, url = start(args.store, args.port)
     try:
@@ -66,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"MLflow UI did not come up on {url}", file=sys.stderr)
             process.terminate()
             return 1
-        print(f"MLflow UI ready: {url}  (Ctrl-C stops it)", flush=True)
+        print(f"MLflow UI ready: {address(url, args.store, load_params(args.params).mlflow.experiment)}  (Ctrl-C stops it)", flush=True)
         return process.wait()
     except KeyboardInterrupt:
         process.terminate()
