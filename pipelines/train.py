@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import mlflow
+from pytorch_lightning.utilities import rank_zero_only
 
 import crnngan
 from crnngan import tracking
@@ -62,6 +63,16 @@ def main() -> int:
         return 2
     cfg = params.models[args.model]
     out = args.out or Path("models") / args.model
+    if rank_zero_only.rank != 0:
+        # Under train.strategy ddp, Lightning runs this command again for every other
+        # process: it trains its shard and nothing else. Rank 0 owns the folder, the MLflow
+        # run, checkpoints, samples and summaries.
+        dm, module, trainer = prepare(params, args.model, args.data, out)
+        try:
+            fit(module, dm, trainer, out / "checkpoints")
+        except NonFiniteLossError:
+            return 1  # rank 0 reports it
+        return 0
 
     settings = {"model": dataclasses.asdict(cfg), "train": dataclasses.asdict(params.train),
                 "seed": params.seed}

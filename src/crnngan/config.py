@@ -20,6 +20,7 @@ import yaml
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
 
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
+STRATEGIES = ("auto", "ddp")
 
 
 class ConfigError(ValueError):
@@ -70,6 +71,7 @@ class TrainConfig:
 
     accelerator: str = "auto"
     devices: str = "auto"
+    strategy: str = "auto"  # auto (one process per machine) | ddp (one process per device, crnngan.training)
     precision: str = "32-true"
     compile: bool = False  # torch.compile the generator's unroll (crnngan.acceleration)
     cuda_graphs: bool = False  # replay the unroll as CUDA graphs (GPU only; ignored on CPU)
@@ -257,6 +259,8 @@ def _check(params: Params) -> None:
             raise ConfigError(f"{where}.instance_noise: must be >= 0, got {m.instance_noise}")
         if m.epochs < 0 or m.pretrain_epochs < 0:
             raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
+    if params.train.strategy not in STRATEGIES:
+        raise ConfigError(f"train.strategy: expected one of {', '.join(STRATEGIES)}, got {params.train.strategy!r}")
     p = params.preprocess
     if p.segment_length < 2 or p.segment_hop < 1:
         raise ConfigError("preprocess.segment_length must be >= 2 and segment_hop >= 1")

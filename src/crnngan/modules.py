@@ -107,7 +107,7 @@ class _GeneratorModule(pl.LightningModule):
         self._epoch_start = 0.0
         self._last_step_end = 0.0
         self._epoch_sequences = 0
-        self._resume_rng: tuple[Tensor | None, list[Tensor] | None] = (None, None)  # from a checkpoint
+        self._resume_rng: dict[str, Any] = {}  # the RNG states of a checkpoint, see on_save_checkpoint
         self._add_players()
 
     def _add_players(self) -> None:
@@ -162,14 +162,27 @@ class _GeneratorModule(pl.LightningModule):
             return torch.optim.Adam(params, lr=lr, weight_decay=self.cfg.l2)
         return torch.optim.SGD(params, lr=lr, momentum=self.cfg.momentum, weight_decay=self.cfg.l2)
 
+    def _world_size(self) -> int:
+        """Processes training together (DDP), 1 outside a Trainer."""
+        return self._trainer.world_size if self._trainer is not None else 1
+
     def _check_finite(self, metrics: Metrics, batch_idx: int) -> None:
-        """Raise NonFiniteLossError naming the first non-finite entry (one device sync)."""
+        """Raise NonFiniteLossError naming the first non-finite entry (one device sync).
+
+        Under DDP every process raises if any has a non-finite loss: one raising alone would
+        leave the others waiting for its gradients in the next all-reduce."""
         names = list(metrics)
         finite = torch.isfinite(torch.stack([metrics[k].detach().float() for k in names]))
-        if not bool(finite.all()):
+        ok = bool(finite.all())
+        if self._world_size() > 1:
+            ok = self.trainer.strategy.reduce_boolean_decision(ok, all=True)
+        if not ok:
+            where = f"at epoch {self.current_epoch}, batch {batch_idx}"
+            if bool(finite.all()):
+                raise NonFiniteLossError(f"a non-finite loss on another process {where}; stopping with it")
             bad = names[int((~finite).nonzero()[0])]
             raise NonFiniteLossError(
-                f"{bad} = {metrics[bad].item()} at epoch {self.current_epoch}, batch {batch_idx}; "
+                f"{bad} = {metrics[bad].item()} {where}; "
                 "stopping instead of training on it (lower the learning rate or check the data)"
             )
 
@@ -216,12 +229,16 @@ class _GeneratorModule(pl.LightningModule):
     def _log_losses(
         self, metrics: dict[str, Tensor | float], batch_size: int, prog_bar: tuple[str, ...] = ()
     ) -> None:
+        # Under DDP an epoch's value is the mean over every process's batches (one reduction
+        # per metric at the epoch's end), not rank 0's alone.
+        sync = self._world_size() > 1
         for name, value in metrics.items():
             self.log(name, value, on_step=False, on_epoch=True, prog_bar=name in prog_bar,
-                     batch_size=batch_size)
+                     batch_size=batch_size, sync_dist=sync)
         # Logged as "step", the epoch becomes the step of every per-epoch metric in the logger
         # (Lightning pops it): losses, validation and the Figure-3 statistics share one axis.
-        self.log("step", float(self.current_epoch), on_step=False, on_epoch=True, batch_size=batch_size)
+        self.log("step", float(self.current_epoch), on_step=False, on_epoch=True, batch_size=batch_size,
+                 sync_dist=sync)
 
     # ----- per-epoch bookkeeping ------------------------------------------------------------
     def _begin_step(self, batch: Any) -> Tensor:
@@ -243,12 +260,13 @@ class _GeneratorModule(pl.LightningModule):
         elapsed = max(self._last_step_end - self._epoch_start, 1e-9)
         return {
             "epoch_time_s": elapsed,
-            "sequences_per_s": self._epoch_sequences / elapsed,
+            # All processes together: the mean over them (sync_dist) of world x its own rate.
+            "sequences_per_s": self._world_size() * self._epoch_sequences / elapsed,
             "lr_g": self.trainer.optimizers[0].param_groups[0]["lr"],
         }
 
     def on_train_epoch_end(self) -> None:
-        self.log_dict(self._epoch_metrics(), on_step=False, on_epoch=True)
+        self.log_dict(self._epoch_metrics(), on_step=False, on_epoch=True, sync_dist=self._world_size() > 1)
 
     def _val_noise(self, batch_size: int, length: int, batch_idx: int) -> Tensor:
         """Validation noise seeded per batch: val losses are comparable across epochs and do
@@ -260,22 +278,41 @@ class _GeneratorModule(pl.LightningModule):
         # Lets crnngan.training.load_module pick the class without guessing.
         checkpoint["crnngan_module"] = type(self).__name__
         # Noise, dropout and pretraining windows draw from torch's global RNG; a resumed run
-        # continues its stream, so it trains exactly as one that never stopped.
+        # continues its stream, so it trains exactly as one that never stopped. Under DDP each
+        # process has its own stream: all of them are kept, in rank order (this hook runs on
+        # every process; only rank 0 writes the file).
         checkpoint["torch_rng"] = torch.get_rng_state()
-        if torch.cuda.is_available():
+        if self.device.type == "cuda":
             checkpoint["cuda_rng"] = torch.cuda.get_rng_state_all()
+        if self._world_size() > 1:
+            gather = self.trainer.strategy.all_gather
+            checkpoint["torch_rng_ranks"] = gather(torch.get_rng_state().to(self.device)).cpu()  # (world, N)
+            if self.device.type == "cuda":
+                checkpoint["cuda_rng_ranks"] = gather(torch.cuda.get_rng_state(self.device).to(self.device)).cpu()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Applied when training starts: after Lightning's sanity-check validation.
-        self._resume_rng = (checkpoint.get("torch_rng"), checkpoint.get("cuda_rng"))
+        self._resume_rng = {k: checkpoint[k] for k in ("torch_rng", "cuda_rng", "torch_rng_ranks", "cuda_rng_ranks")
+                            if k in checkpoint}
 
     def on_train_start(self) -> None:
-        cpu, cuda = self._resume_rng
-        if cpu is not None:
-            torch.set_rng_state(cpu.cpu())
-        if cuda is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all([state.cpu() for state in cuda])
-        self._resume_rng = (None, None)
+        rng, world, rank = self._resume_rng, self._world_size(), self.global_rank
+        self._resume_rng = {}
+        ranks = rng.get("torch_rng_ranks")
+        if ranks is not None and len(ranks) == world:  # a DDP run resumed on as many processes
+            # A copy, not the row view: set_rng_state crashed (segfault) on the view.
+            torch.set_rng_state(ranks[rank].clone())
+            if "cuda_rng_ranks" in rng and self.device.type == "cuda":
+                torch.cuda.set_rng_state(rng["cuda_rng_ranks"][rank].clone(), self.device)
+            return
+        if "torch_rng" in rng:
+            torch.set_rng_state(rng["torch_rng"].cpu())
+        if "cuda_rng" in rng and self.device.type == "cuda":
+            torch.cuda.set_rng_state_all([state.cpu() for state in rng["cuda_rng"]])
+        if world > 1:
+            # Every process was seeded alike (and, resumed from another layout, given one
+            # stream): each draws its own noise, dropout and windows from here on.
+            torch.manual_seed(torch.initial_seed() + rank)
 
 
 class GANModule(_GeneratorModule):
@@ -396,7 +433,13 @@ class GANModule(_GeneratorModule):
         if self.cfg.ema_decay > 0 and not freeze_g:
             self._update_ema()
         d_acc = (d["d_acc_real"] + d["d_acc_fake"]).item() / 2
-        self._prev_losses = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item(), d_acc)
+        prev = (d["d_loss"].item() * self.cfg.freeze_d_scale, g["g_loss_adv"].item(), d_acc)
+        if self._world_size() > 1:
+            # Every process must freeze the same player (or wait forever for the gradients of
+            # one that did not): the next decision is taken on the losses averaged over them.
+            mean = self.trainer.strategy.reduce(torch.tensor(prev, device=self.device), reduce_op="mean")
+            prev = tuple(mean.tolist())
+        self._prev_losses = prev
         frozen = {"freeze_d": float(freeze_d), "freeze_g": float(freeze_g)}  # epoch mean = share frozen
         self._log_losses({**d, **g, **frozen}, x.shape[0], prog_bar=("d_loss", "g_loss"))
         self._end_step()

@@ -19,6 +19,7 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
+from pytorch_lightning.strategies import DDPStrategy
 
 from crnngan.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig
@@ -32,6 +33,20 @@ LAST = "last.ckpt"
 _MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
     cls.__name__: cls for cls in (GANModule, BaselineModule)
 }
+
+
+def strategy(name: str) -> str | DDPStrategy:
+    """Lightning's strategy for ``train.strategy``.
+
+    ``ddp``: one process per device (Lightning starts the others by running the same command
+    again; gloo on CPU, NCCL on GPU), each training on its shard of every epoch's batches with
+    its own noise, gradients averaged at every backward. ``find_unused_parameters``: each
+    backward of this GAN reaches only one player (D's on detached fakes, G's through a D whose
+    parameters are toggled off, pretraining without D), which DDP must be told.
+    """
+    if name == "ddp":
+        return DDPStrategy(find_unused_parameters=True)
+    return name
 
 
 def build_trainer(
@@ -57,6 +72,7 @@ def build_trainer(
     return pl.Trainer(
         accelerator=train_cfg.accelerator,
         devices=train_cfg.devices,
+        strategy=strategy(train_cfg.strategy),
         precision=train_cfg.precision,
         deterministic=train_cfg.deterministic,
         max_epochs=max_epochs,
