@@ -18,7 +18,8 @@ from pathlib import Path
 
 from crnngan import tracking
 from crnngan.config import ConfigError, load_params
-from crnngan.tune import apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners, run_study
+from crnngan.tune import (apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners,
+                          run_study, shown_storage)
 
 log = logging.getLogger("tune")
 
@@ -50,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "ui":
         command = dashboard_command(cfg, tracking.repo_root(), args.port)
-        log.info("optuna-dashboard on %s: http://127.0.0.1:%d (Ctrl-C stops it)", command[1], args.port)
+        log.info("optuna-dashboard on %s: http://127.0.0.1:%d (Ctrl-C stops it)",
+                 shown_storage(cfg, tracking.repo_root()), args.port)
         try:
             return subprocess.run(command).returncode
         except KeyboardInterrupt:

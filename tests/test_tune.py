@@ -156,9 +156,17 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
                                            "optuna.trial": str(trial.number)})
         trials[name] = (trial.number, run.info.run_id)
 
+    unlogged = study.ask()  # its worker died before the trial created its run
+    study.tell(unlogged, state=TrialState.FAIL)
+    parent = client.create_run(exp).info.run_id
+
     stale = [trials[n][0] for n in ("dead", "recycled pid", "other host, too old")]
     assert tune.fail_stale_trials(study, cfg) == stale
-    tune.sync_trial_runs(study, client, exp)
+    tune.sync_trial_runs(study, client, exp, parent)
+    tune.sync_trial_runs(study, client, exp, parent)  # a second pass changes nothing
+    (made,) = client.search_runs([exp], f"tags.`optuna.trial` = '{unlogged.number}'")
+    assert made.info.status == "FAILED" and made.data.tags["mlflow.parentRunId"] == parent
+    assert made.data.tags["optuna.state"] == "FAIL" and made.data.tags["optuna.study"] == "t"
     for name, (number, run_id) in trials.items():
         frozen = study.trials[number]
         run = client.get_run(run_id)

@@ -23,15 +23,16 @@ Optuna cannot prune those, so pruning is then off.
 
 Storage. ``storage: ""`` keeps the study in the journal file ``optuna/<study>.log``: safe for
 several processes on one host. Any other value is an RDB URL (PostgreSQL/MySQL for several
-machines), opened with Optuna's heartbeat so the trials of a dead worker are failed.
+machines), opened with Optuna's heartbeat (``heartbeat_s``): a trial whose worker has been
+silent for three heartbeats is failed, whichever machine it ran on.
 
 Resume. Running the same study again loads it and runs trials until ``n_trials`` of them are
 COMPLETE or PRUNED in total; failed trials do not count (a worker gives up after as many
 failures as its share of trials, so a persistent error cannot loop). Before that, trials left
-RUNNING by a killed worker are marked FAIL (:func:`fail_stale_trials`): each trial records its
-host, PID and the PID's start time, so a trial of this host whose process is gone is stale at
-once; one of another host is stale after ``stale_after_s`` (journal only; RDB uses the
-heartbeat).
+RUNNING by a killed worker are marked FAIL (:func:`fail_stale_trials`). With the journal each
+trial records its host, PID and the PID's start time, so a trial of this host whose process is
+gone is stale at once and one of another host after ``stale_after_s``; with RDB storage the
+heartbeat alone decides.
 
 MLflow. One parent run per study, found by its tags ``optuna.study`` and ``optuna.role=study``
 and created once under a file lock (across machines, the oldest of any duplicates wins and
@@ -76,6 +77,7 @@ import pytorch_lightning as pl
 import torch
 import yaml
 from mlflow import MlflowClient
+from mlflow.entities import Run
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
@@ -145,7 +147,8 @@ class TuneConfig:
     limit_train_batches: float = 0.0  # per-trial override of train.limit_train_batches; 0 = keep
     closeness_songs: int = 32
     real_windows: int = 200
-    stale_after_s: float = 86400.0  # RUNNING trials of other hosts older than this are failed
+    stale_after_s: float = 86400.0  # journal: RUNNING trials of other hosts older than this are failed
+    heartbeat_s: int = 60  # RDB: each worker's heartbeat; a trial 3 beats silent is failed
     space: dict[str, Dimension] = field(default_factory=dict)
 
     @property
@@ -425,6 +428,12 @@ def storage_location(cfg: TuneConfig, root: Path) -> str:
     return cfg.storage or str(root / "optuna" / f"{cfg.study_name}.log")
 
 
+def shown_storage(cfg: TuneConfig, root: Path) -> str:
+    """:func:`storage_location` as it may be logged and shown: the database password hidden."""
+    location = storage_location(cfg, root)
+    return make_url(location).render_as_string(hide_password=True) if cfg.storage else location
+
+
 def dashboard_command(cfg: TuneConfig, root: Path, port: int) -> list[str]:
     """``make tune-ui``: optuna-dashboard on the study's storage, bound to 127.0.0.1."""
     script = Path(sys.executable).parent / "optuna-dashboard"  # installed beside this interpreter
@@ -436,7 +445,7 @@ def open_study(cfg: TuneConfig, root: Path, worker: int = 0) -> optuna.Study:
     parallel workers do not draw the same random start-up trials."""
     if cfg.storage:
         storage: optuna.storages.BaseStorage = optuna.storages.RDBStorage(
-            cfg.storage, heartbeat_interval=60, grace_period=180)
+            cfg.storage, heartbeat_interval=cfg.heartbeat_s, grace_period=3 * cfg.heartbeat_s)
     else:
         path = Path(storage_location(cfg, root))
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -464,11 +473,12 @@ def _alive(pid: int, started: float) -> bool:
 
 
 def _stale_reason(trial: FrozenTrial, cfg: TuneConfig) -> str | None:
+    """Why a RUNNING trial of the journal's study is dead (None: it may still run)."""
     attrs = trial.user_attrs
     if attrs.get(HOST) == socket.gethostname():
         alive = _alive(attrs[PID], attrs[PID_STARTED])
         return None if alive else f"worker pid {attrs[PID]} on {attrs[HOST]} died mid-trial"
-    if cfg.storage or trial.datetime_start is None:  # RDB: the heartbeat decides
+    if trial.datetime_start is None:
         return None
     age = (datetime.now(trial.datetime_start.tzinfo) - trial.datetime_start).total_seconds()
     if age > cfg.stale_after_s:
@@ -478,7 +488,16 @@ def _stale_reason(trial: FrozenTrial, cfg: TuneConfig) -> str | None:
 
 def fail_stale_trials(study: optuna.Study, cfg: TuneConfig) -> list[int]:
     """Mark RUNNING trials whose worker is gone as FAIL, with the reason; their numbers."""
-    # With RDB storage Optuna itself fails trials whose heartbeat stopped, at each trial start.
+    running = [t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))]
+    if cfg.storage:
+        # RDB: the heartbeat decides, for every host alike (a pid says nothing on a machine
+        # that merely shares this one's host name). Optuna also does this at each trial start.
+        optuna.storages.fail_stale_trials(study)
+        states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
+        failed = [n for n in running if states[n] == TrialState.FAIL]
+        for number in failed:
+            log.warning("trial %d marked FAIL: no heartbeat for %d s", number, 3 * cfg.heartbeat_s)
+        return failed
     # The storage and trial ids are private, but a study offers no public way to end another
     # process's trial; Optuna's own fail_stale_trials uses the same calls.
     storage, failed = study._storage, []
@@ -496,20 +515,37 @@ def fail_stale_trials(study: optuna.Study, cfg: TuneConfig) -> list[int]:
     return failed
 
 
-def sync_trial_runs(study: optuna.Study, client: MlflowClient, experiment_id: str) -> None:
-    """Give MLflow runs still RUNNING the final state of their (finished) trial.
+def sync_trial_runs(study: optuna.Study, client: MlflowClient, experiment_id: str, parent_run_id: str) -> None:
+    """Bring the trials' MLflow runs in line with the study, so every finished trial is in
+    MLflow exactly once, with its final state.
 
-    A worker killed mid-trial leaves its run RUNNING; its trial gets FAIL later (above). The
-    run is updated in place rather than logged again.
+    A worker killed mid-trial leaves its run RUNNING: once its trial is FAIL (above) the run
+    gets that state, in place. A worker killed before its trial created a run leaves none: the
+    trial gets one here, nested under the study's run (if two processes race to make it, the
+    oldest stays, as for the study's run).
     """
-    query = (f"tags.`{STUDY_TAG}` = '{study.study_name}' and tags.`{ROLE_TAG}` = 'trial' "
-             "and attributes.status = 'RUNNING'")
-    states = {t.number: t.state for t in study.get_trials(deepcopy=False)}
-    for run in client.search_runs([experiment_id], query, max_results=10_000):
-        state = states.get(int(run.data.tags[TRIAL_TAG]))
-        if state in RUN_STATUS:
-            client.set_tag(run.info.run_id, STATE_TAG, state.name)
-            client.set_terminated(run.info.run_id, RUN_STATUS[state])
+    query = f"tags.`{STUDY_TAG}` = '{study.study_name}' and tags.`{ROLE_TAG}` = 'trial'"
+
+    def runs_of(extra: str = "") -> list[Run]:
+        return client.search_runs([experiment_id], query + extra, max_results=10_000)
+
+    runs = {int(r.data.tags[TRIAL_TAG]): r for r in runs_of()}
+    for trial in study.get_trials(deepcopy=False):
+        if trial.state not in RUN_STATUS:  # still running: its worker's business
+            continue
+        run = runs.get(trial.number)
+        if run is None:
+            reason = trial.user_attrs.get("fail_reason", "its worker died before logging the trial")
+            tags = {STUDY_TAG: study.study_name, TRIAL_TAG: str(trial.number), ROLE_TAG: "trial",
+                    STATE_TAG: trial.state.name, "optuna.fail_reason": reason, "mlflow.parentRunId": parent_run_id}
+            mine = client.create_run(experiment_id, run_name=f"trial-{trial.number}", tags=tags).info.run_id
+            client.set_terminated(mine, RUN_STATUS[trial.state])
+            twins = runs_of(f" and tags.`{TRIAL_TAG}` = '{trial.number}'")
+            if min(twins, key=lambda r: (r.info.start_time, r.info.run_id)).info.run_id != mine:
+                client.delete_run(mine)
+        elif run.info.status == "RUNNING":
+            client.set_tag(run.info.run_id, STATE_TAG, trial.state.name)
+            client.set_terminated(run.info.run_id, RUN_STATUS[trial.state])
 
 
 def study_run(cfg: TuneConfig, client: MlflowClient, experiment_id: str, root: Path) -> str:
@@ -530,8 +566,7 @@ def study_run(cfg: TuneConfig, client: MlflowClient, experiment_id: str, root: P
         tags = {**tracking.run_tags(stage="tune"), STUDY_TAG: cfg.study_name, ROLE_TAG: "study"}
         mine = client.create_run(experiment_id, run_name=f"study:{cfg.study_name}", tags=tags).info.run_id
         flat = {f"tune.{k}": v for k, v in as_dict(cfg).items() if k not in ("space", "pruner")}
-        if cfg.storage:  # never log the database password
-            flat["tune.storage"] = make_url(cfg.storage).render_as_string(hide_password=True)
+        flat["tune.storage"] = shown_storage(cfg, root) if cfg.storage else ""  # never the password
         flat.update({f"tune.pruner.{k}": v for k, v in as_dict(cfg.pruner).items()})
         for key, value in flat.items():
             client.log_param(mine, key, value)
@@ -613,7 +648,7 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
     status = "FAILED"
     try:
         fail_stale_trials(study, cfg)
-        sync_trial_runs(study, client, experiment_id)
+        sync_trial_runs(study, client, experiment_id, job.parent_run_id)
         remaining = cfg.n_trials - counted(study)
         shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
         shares = [n for n in shares if n > 0]
@@ -629,7 +664,7 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
         raise
     finally:
         fail_stale_trials(study, cfg)  # a worker that died leaves its trial RUNNING
-        sync_trial_runs(study, client, experiment_id)
+        sync_trial_runs(study, client, experiment_id, job.parent_run_id)
         write_outputs(study, cfg, root / "tune", client, job.parent_run_id)
         client.set_terminated(job.parent_run_id, status)
     return study
