@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper paper-data seeds seeds-show compare test bench tune tune-apply tune-ui ui screenshots clean
+.PHONY: help setup repro paper paper-data seeds seeds-show compare test test-fast bench tune tune-apply tune-ui ui screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -46,8 +46,11 @@ seeds-show: setup  ## each seed experiment's figures per model, with mean and st
 compare: setup  ## this commit's experiments side by side: key figures per model, one line each (120 columns)
 	$(PY) pipelines/seeds.py compare
 
-test: setup  ## run the test suite (what CI runs)
-	$(PY) -m pytest
+test: setup  ## run the whole test suite, slow tests included (what CI runs); the 15 slowest listed
+	$(PY) -m pytest --durations=15
+
+test-fast: setup  ## the test suite without the tests marked slow
+	$(PY) -m pytest -m "not slow"
 
 tune: setup  ## Optuna search over params.yaml's tune section (WORKERS=N processes); writes tune/
 	$(PY) pipelines/tune.py run --workers $(WORKERS)

@@ -8,6 +8,7 @@ import argparse
 import json
 import logging
 import shutil
+import sys
 from pathlib import Path
 
 from crnngan.config import load_params
@@ -16,11 +17,11 @@ from crnngan.corpus import export_corpus, select_works
 log = logging.getLogger("corpus")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--out", type=Path, default=Path("data/corpus"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     params = load_params(args.params)
     shutil.rmtree(args.out, ignore_errors=True)
     args.out.mkdir(parents=True)
@@ -32,8 +33,9 @@ def main() -> None:
         for f in report["failed"]:
             log.warning("skipped %s: %s", f["source"], f["reason"])
     (args.out / "corpus_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return 0
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    main()
+    sys.exit(main())

@@ -12,12 +12,12 @@ from crnngan.dataset import NoUsableMidiError, build_dataset, save_dataset
 log = logging.getLogger("preprocess")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--input", type=Path, help="MIDI folder (default: params data.midi_dir)")
     ap.add_argument("--out", type=Path, default=Path("data/processed"))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     params = load_params(args.params)
     try:
         ds = build_dataset(args.input or params.data.midi_dir, params.preprocess)

@@ -24,7 +24,8 @@ from crnngan.callbacks import EpochStats
 from crnngan.config import load_params
 from crnngan.modules import NonFiniteLossError, total_epochs
 from crnngan.representation import Normalizer
-from crnngan.training import completed, fit, open_run_dir, prepare, save_run_state
+from crnngan.training import (checkpoint_dir, completed, fit, last_checkpoint, open_run_dir, prepare,
+                              save_run_state)
 
 log = logging.getLogger("train")
 
@@ -50,13 +51,13 @@ def describe_run(model: str, cfg, seed: int) -> str:
             f"with {cfg.hypotheses} candidate(s) per step, seed {seed}")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
     ap.add_argument("--params", default="params.yaml")
     ap.add_argument("--data", type=Path, default=Path("data/processed"))
     ap.add_argument("--out", type=Path, help="default: models/<model>")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     params = load_params(args.params)
     if args.model not in params.models:
         log.error("no section models.%s in %s", args.model, args.params)
@@ -69,7 +70,7 @@ def main() -> int:
         # run, checkpoints, samples and summaries.
         dm, module, trainer = prepare(params, args.model, args.data, out)
         try:
-            fit(module, dm, trainer, out / "checkpoints")
+            fit(module, dm, trainer, checkpoint_dir(out))
         except NonFiniteLossError:
             return 1  # rank 0 reports it
         return 0
@@ -78,8 +79,8 @@ def main() -> int:
                 "seed": params.seed}
     fp = fingerprint(settings, args.data / f"segments_k{cfg.tones_per_step}.npz")
     state = open_run_dir(out, fp)  # resumes only an unfinished run of the same fingerprint
-    if (out / "checkpoints" / "last.ckpt").exists():
-        log.info("resuming from %s", out / "checkpoints" / "last.ckpt")
+    if last_checkpoint(out).exists():
+        log.info("resuming from %s", last_checkpoint(out))
 
     normalizer = Normalizer.load(args.data / "normalizer.json")
     experiment = params.mlflow.experiment
@@ -100,13 +101,13 @@ def main() -> int:
                                params.train.log_every_n_epochs, params.train.artifacts_every_n_epochs)
             dm, module, trainer = prepare(params, args.model, args.data, out,
                                           tracking.make_logger(run.info.run_id), [stats])
-            fit(module, dm, trainer, out / "checkpoints")
+            fit(module, dm, trainer, checkpoint_dir(out))
             if not completed(trainer):
                 mlflow.end_run("KILLED")
                 log.error("interrupted after %d of %d epochs; run again to resume from %s",
-                          trainer.current_epoch, trainer.max_epochs, out / "checkpoints" / "last.ckpt")
+                          trainer.current_epoch, trainer.max_epochs, last_checkpoint(out))
                 return 130
-            tracking.log_checkpoint(out / "checkpoints" / "last.ckpt", run.info.run_id)
+            tracking.log_checkpoint(last_checkpoint(out), run.info.run_id)
             mlflow.set_tag("device", str(trainer.strategy.root_device))
             save_run_state(out, {**state, "completed": True})
     except NonFiniteLossError as exc:
@@ -115,7 +116,7 @@ def main() -> int:
     summary = {"model": args.model, "epochs": total_epochs(cfg), "wall_seconds": time.time() - started,
                **{k: float(v) for k, v in trainer.callback_metrics.items()}}
     (out / "train_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    log.info("%s trained: %s", args.model, out / "checkpoints" / "last.ckpt")
+    log.info("%s trained: %s", args.model, last_checkpoint(out))
     return 0
 
 

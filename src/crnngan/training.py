@@ -4,7 +4,7 @@ Typical use (seed before building the module, so its initial weights follow the 
 
     trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, seed=params.seed)
     module = create_module(cfg, num_features, segment_length, params.train.fixed_noise_samples)
-    checkpoint = fit(module, datamodule, trainer, out_dir / "checkpoints")
+    checkpoint = fit(module, datamodule, trainer, checkpoint_dir(out_dir))
 """
 
 from __future__ import annotations
@@ -30,6 +30,16 @@ from crnngan.progress import describe, progress_callbacks, quiet_lightning
 log = logging.getLogger("train")
 
 LAST = "last.ckpt"
+
+
+def checkpoint_dir(out_dir: str | Path) -> Path:
+    """Where a training stage's checkpoints live: ``<out>/checkpoints``."""
+    return Path(out_dir) / "checkpoints"
+
+
+def last_checkpoint(out_dir: str | Path) -> Path:
+    """The checkpoint of a training stage's last epoch, the one sampling uses."""
+    return checkpoint_dir(out_dir) / LAST
 _MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
     cls.__name__: cls for cls in (GANModule, BaselineModule)
 }

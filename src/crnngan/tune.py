@@ -56,6 +56,7 @@ import logging
 import math
 import multiprocessing as mp
 import os
+import io
 import re
 import socket
 import sys
@@ -752,64 +753,27 @@ def write_outputs(study: optuna.Study, cfg: TuneConfig, out_dir: Path,
 # --------------------------------------------------------------------------- apply
 
 
-_LINE = re.compile(r"^(?P<indent> *)(?P<key>[^\s#:][^:#]*?):(?P<rest>.*?)(?P<eol>\r?\n?)$")
-_VALUE = re.compile(r"^(?P<sp> *)(?P<value>[^#]*?)(?P<gap> *)(?P<comment>#.*)?$")
-
-
-def _scalar(value: Any) -> str:
-    """``value`` as a one-line YAML scalar that reads back to the same value."""
-    return yaml.safe_dump(value, default_flow_style=True).split("\n")[0]
-
-
-def _keys(lines: list[str], start: int, end: int) -> tuple[int, dict[str, int]]:
-    """Indent and {key: line index} of the mapping occupying lines[start:end]."""
-    found = [(i, m) for i in range(start, end) if (m := _LINE.match(lines[i]))]
-    if not found:
-        return -1, {}
-    indent = min(len(m["indent"]) for _, m in found)
-    return indent, {m["key"]: i for i, m in found if len(m["indent"]) == indent}
-
-
-def _block_end(lines: list[str], i: int, indent: int) -> int:
-    """End (exclusive) of the block under the key on line ``i`` at ``indent``."""
-    for j in range(i + 1, len(lines)):
-        m = _LINE.match(lines[j])
-        if m and len(m["indent"]) <= indent:
-            return j
-    return len(lines)
-
-
 def set_values(text: str, section: tuple[str, ...], values: Mapping[str, Any]) -> str:
-    """``text`` with the ``key: value`` lines of ``values`` under ``section`` rewritten.
+    """``text`` with the ``values`` of the mapping at ``section`` replaced (a key missing from it
+    is appended), by a YAML round trip (ruamel.yaml, installed with DVC): comments, their
+    columns, key order and every other line are kept."""
+    from ruamel.yaml import YAML  # deferred: only tune-apply needs it
 
-    Comments and the rest of the file are kept; an inline comment keeps its column where the
-    new value fits. A key missing from the section is appended to it.
-    """
-    lines = text.splitlines(keepends=True)
-    start, end = 0, len(lines)
+    yml = YAML()  # round-trip mode
+    yml.preserve_quotes = True  # "" stays "", not ''
+    yml.width = 4096  # never fold a long line
+    doc = yml.load(text)
+    node = doc
     for name in section:
-        indent, keys = _keys(lines, start, end)
-        if name not in keys:
-            raise ConfigError(f"no block {'.'.join(section)} in block style to edit")
-        start, end = keys[name] + 1, _block_end(lines, keys[name], indent)
-    indent, keys = _keys(lines, start, end)
-    if indent < 0:
-        raise ConfigError(f"{'.'.join(section)} is empty or not in block style")
-    for key, value in values.items():
-        new = _scalar(value)
-        if key not in keys:
-            last = max(keys.values())
-            lines.insert(last + 1, f"{' ' * indent}{key}: {new}\n")
-            keys = {k: i + (i > last) for k, i in keys.items()} | {key: last + 1}
-            continue
-        line = _LINE.match(lines[keys[key]])
-        v = _VALUE.match(line["rest"])
-        gap = v["gap"]
-        if v["comment"]:  # keep the comment's column when the new value fits
-            gap = " " * max(1, len(v["value"]) + len(v["gap"]) - len(new))
-        lines[keys[key]] = (f"{line['indent']}{key}:{v['sp'] or ' '}{new}{gap if v['comment'] else ''}"
-                            f"{v['comment'] or ''}{line['eol']}")
-    return "".join(lines)
+        if not isinstance(node, Mapping) or name not in node:
+            raise ConfigError(f"no mapping {'.'.join(section)} to edit")
+        node = node[name]
+    if not isinstance(node, Mapping):
+        raise ConfigError(f"{'.'.join(section)} is not a mapping")
+    node.update(values)
+    out = io.StringIO()
+    yml.dump(doc, out)
+    return out.getvalue()
 
 
 def apply_best(best_yaml: str | Path, params_yaml: str | Path) -> dict[str, Any]:
