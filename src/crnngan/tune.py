@@ -516,6 +516,23 @@ def fail_stale_trials(study: optuna.Study, cfg: TuneConfig) -> list[int]:
     return failed
 
 
+def await_heartbeat(study: optuna.Study, cfg: TuneConfig) -> None:
+    """RDB storage, before this worker exits: wait (at most four heartbeats) until the
+    heartbeat has failed the RUNNING trials whose process on this host is gone, so a study that
+    filled up while a killed worker's trial was still within its grace period does not end
+    with that trial RUNNING. Trials of other hosts are left to the heartbeat and later runs:
+    nothing here can tell a live one from a dead one sooner."""
+    deadline = time.monotonic() + 4 * cfg.heartbeat_s
+    while time.monotonic() < deadline:
+        dead = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                if t.user_attrs.get(HOST) == socket.gethostname()
+                and not _alive(t.user_attrs[PID], t.user_attrs[PID_STARTED])]
+        if not dead:
+            return
+        optuna.storages.fail_stale_trials(study)
+        time.sleep(min(1.0, cfg.heartbeat_s))
+
+
 def sync_trial_runs(study: optuna.Study, client: MlflowClient, experiment_id: str, parent_run_id: str) -> None:
     """Bring the trials' MLflow runs in line with the study, so every finished trial is in
     MLflow exactly once, with its final state.
@@ -664,6 +681,8 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
         status = "KILLED"
         raise
     finally:
+        if cfg.storage:
+            await_heartbeat(study, cfg)
         fail_stale_trials(study, cfg)  # a worker that died leaves its trial RUNNING
         sync_trial_runs(study, client, experiment_id, job.parent_run_id)
         write_outputs(study, cfg, root / "tune", client, job.parent_run_id)
