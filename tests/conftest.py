@@ -57,12 +57,12 @@ def mlflow_tmp(_mlflow_template_db: Path, tmp_path: Path, monkeypatch: pytest.Mo
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A preprocessed data folder of ten random 48-tone songs: six train, three validation,
-    one test; 16-event segments (k = 1 only)."""
+def random_songs():
+    """Ten random 48-tone songs as a SongSet (six train, three validation, one test) and the
+    Normalizer fitted on the train six."""
     import numpy as np
 
-    from crnngan.dataset import SPLITS, Dataset, SongSet, make_segments, save_dataset
+    from crnngan.dataset import SongSet
     from crnngan.representation import Normalizer
 
     rng = np.random.default_rng(0)
@@ -75,7 +75,15 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids = np.array([f"s{i}" for i in range(10)])
     song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
                        np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
-    normalizer = Normalizer.fit(np.concatenate(songs[:6]))
+    return song_set, Normalizer.fit(np.concatenate(songs[:6]))
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, random_songs) -> Path:
+    """A preprocessed data folder of :func:`random_songs`; 16-event segments (k = 1 only)."""
+    from crnngan.dataset import SPLITS, Dataset, make_segments, save_dataset
+
+    song_set, normalizer = random_songs
     segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
                     for i, name in enumerate(SPLITS)}}
     folder = tmp_path_factory.mktemp("data")

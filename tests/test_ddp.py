@@ -11,15 +11,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
 from mlflow import MlflowClient
 
 from crnngan.config import parse_params
-from crnngan.dataset import SPLITS, Dataset, SongSet, make_segments, save_dataset
+from crnngan.dataset import SPLITS, Dataset, make_segments, save_dataset
 from crnngan.overlay import merged
-from crnngan.representation import Normalizer
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"hidden_g": 8, "hidden_d": 8, "layers_g": 1, "layers_d": 1, "batch_size": 4, "curriculum_step": 16}
@@ -34,20 +32,10 @@ pytestmark = pytest.mark.slow  # each run starts two Python processes with torch
 
 
 @pytest.fixture(scope="module")
-def ddp_data(tmp_path_factory) -> Path:
-    """Ten random 48-tone songs (six train), 16-step segments for k = 1 and 3, an even number
-    per split so that two processes' shards are disjoint (DistributedSampler pads an odd one)."""
-    rng = np.random.default_rng(0)
-    songs = []
-    for _ in range(10):
-        dt = rng.choice([0.0, 0.25, 0.5], 48)
-        dt[0] = 0.0
-        songs.append(np.stack([dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48),
-                               rng.integers(60, 100, 48)], axis=1).astype(np.float32))
-    ids = np.array([f"s{i}" for i in range(10)])
-    song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
-                       np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
-    normalizer = Normalizer.fit(np.concatenate(songs[:6]))
+def ddp_data(tmp_path_factory, random_songs) -> Path:
+    """:func:`random_songs` as 16-step segments for k = 1 and 3, an even number per split so
+    that two processes' shards are disjoint (DistributedSampler pads an odd one)."""
+    song_set, normalizer = random_songs
     segments = {}
     for k in (1, 3):
         cut = {name: make_segments(song_set.songs(i), normalizer, k, 16, 16) for i, name in enumerate(SPLITS)}

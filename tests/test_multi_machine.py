@@ -12,7 +12,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,12 +38,6 @@ N_TRIALS = 4
 pytestmark = pytest.mark.slow  # a database server, an MLflow server and two workers
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def postgres_bin(name: str) -> str | None:
     """A PostgreSQL server program: on PATH, else Debian's versioned folder."""
     return shutil.which(name) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
@@ -67,7 +60,7 @@ def postgres_url() -> str:
     if as_user:
         shutil.chown(base, "postgres")
         shutil.chown(pwfile, "postgres")
-    port = free_port()
+    port = ui.free_port()
     run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
     run(initdb, "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth=scram-sha-256")
     run(pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "start",
@@ -85,7 +78,7 @@ def postgres_url() -> str:
 @pytest.fixture
 def mlflow_server(tmp_path):
     """A real MLflow tracking server (SQLite behind it) on 127.0.0.1; yields its URL."""
-    process, url = ui.start(tmp_path / "server", free_port())
+    process, url = ui.start(tmp_path / "server", ui.free_port())
     try:
         assert ui.wait_ready(url, process), "the MLflow server did not answer /health"
         yield url

@@ -1,6 +1,5 @@
 """make ui: the MLflow server comes up light on 127.0.0.1 and serves the pipeline's runs."""
 
-import socket
 from pathlib import Path
 
 import psutil
@@ -8,12 +7,6 @@ import pytest
 from mlflow import MlflowClient
 
 from crnngan import tracking, ui
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_command_binds_locally_with_one_worker(tmp_path):
@@ -30,7 +23,7 @@ def test_the_ui_serves_runs_metrics_and_artifacts(tmp_path, mlflow_tmp):
     client.log_metric(run.info.run_id, "eval/stats/unique_tones/mean", 14.4)
     (tmp_path / "summary.md").write_text("# Evaluation\n")
     client.log_artifact(run.info.run_id, str(tmp_path / "summary.md"), "evaluation")
-    process, url = ui.start(tmp_path / "mlruns", free_port())
+    process, url = ui.start(tmp_path / "mlruns", ui.free_port())
     try:
         assert ui.wait_ready(url, process), "the server did not answer /health"
         server = MlflowClient(url)  # through the REST API, as the browser's UI does

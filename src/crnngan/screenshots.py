@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,12 +45,6 @@ def compare_url(base: str, experiment_id: str, run_ids: list[str]) -> str:
             f"&experiments={quote(json.dumps([experiment_id]))}&workflowType=machine_learning")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", type=Path, default=Path("mlruns"))
@@ -68,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from crnngan import ui
 
     experiment = load_params(args.params).mlflow.experiment
-    client = MlflowClient(f"sqlite:///{args.store.resolve() / 'mlflow.db'}")
+    client = MlflowClient(ui.store_uri(args.store))
     found = client.get_experiment_by_name(experiment)
     if found is None:
         print(f"no experiment {experiment!r} in {args.store}: run `make repro` first", file=sys.stderr)
@@ -77,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
                                  order_by=["attributes.start_time DESC"]) for m in MODEL_NAMES]
     run_ids = [runs[0].info.run_id for runs in latest if runs]
     args.out.mkdir(parents=True, exist_ok=True)
-    process, base = ui.start(args.store, _free_port())
+    process, base = ui.start(args.store, ui.free_port())
     try:
         if not ui.wait_ready(base, process):
             print(f"MLflow UI did not come up on {base}", file=sys.stderr)

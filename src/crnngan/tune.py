@@ -473,12 +473,17 @@ def _alive(pid: int, started: float) -> bool:
         return False
 
 
+def _died_here(trial: FrozenTrial) -> bool:
+    """Whether the trial's worker ran on this host and its process is gone."""
+    attrs = trial.user_attrs
+    return attrs.get(HOST) == socket.gethostname() and not _alive(attrs[PID], attrs[PID_STARTED])
+
+
 def _stale_reason(trial: FrozenTrial, cfg: TuneConfig) -> str | None:
     """Why a RUNNING trial of the journal's study is dead (None: it may still run)."""
     attrs = trial.user_attrs
     if attrs.get(HOST) == socket.gethostname():
-        alive = _alive(attrs[PID], attrs[PID_STARTED])
-        return None if alive else f"worker pid {attrs[PID]} on {attrs[HOST]} died mid-trial"
+        return f"worker pid {attrs[PID]} on {attrs[HOST]} died mid-trial" if _died_here(trial) else None
     if trial.datetime_start is None:
         return None
     age = (datetime.now(trial.datetime_start.tzinfo) - trial.datetime_start).total_seconds()
@@ -524,12 +529,9 @@ def await_heartbeat(study: optuna.Study, cfg: TuneConfig) -> None:
     nothing here can tell a live one from a dead one sooner."""
     deadline = time.monotonic() + 4 * cfg.heartbeat_s
     while time.monotonic() < deadline:
-        dead = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-                if t.user_attrs.get(HOST) == socket.gethostname()
-                and not _alive(t.user_attrs[PID], t.user_attrs[PID_STARTED])]
-        if not dead:
+        if not any(_died_here(t) for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))):
             return
-        optuna.storages.fail_stale_trials(study)
+        fail_stale_trials(study, cfg)
         time.sleep(min(1.0, cfg.heartbeat_s))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,11 +26,22 @@ from crnngan.config import load_params
 HOST = "127.0.0.1"  # never beyond this machine
 
 
+def store_uri(store: Path) -> str:
+    """The tracking URI of the store folder ``store`` (its ``mlflow.db``)."""
+    return f"sqlite:///{store.resolve() / 'mlflow.db'}"
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server of a test or a screenshot)."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
 def command(store: Path, port: int) -> list[str]:
     """The ``mlflow ui`` command line over ``store`` (``mlflow.db`` and ``artifacts/``)."""
-    store = store.resolve()
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-            "--default-artifact-root", str(store / "artifacts"), "--host", HOST, "--port", str(port),
+    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store_uri(store),
+            "--default-artifact-root", str(store.resolve() / "artifacts"), "--host", HOST, "--port", str(port),
             "--workers", "1"]
 
 
@@ -65,7 +77,7 @@ def address(url: str, store: Path, experiment: str) -> str:
 
     from crnngan.tracking import runs_view_url
 
-    found = MlflowClient(f"sqlite:///{store.resolve() / 'mlflow.db'}").get_experiment_by_name(experiment)
+    found = MlflowClient(store_uri(store)).get_experiment_by_name(experiment)
     return url if found is None else runs_view_url(url, found.experiment_id)
 
 
