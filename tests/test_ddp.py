@@ -48,7 +48,7 @@ def ddp_data(tmp_path_factory, random_songs) -> Path:
 def write_params(path: Path, models: dict) -> Path:
     raw = merged(yaml.safe_load((REPO / "params.yaml").read_text()), {
         "preprocess": {"segment_length": 16, "segment_hop": 16},
-        "train": {"accelerator": "cpu", "devices": "2", "strategy": "ddp", "fixed_noise_samples": 2,
+        "train": {"accelerator": "cpu", "devices": 2, "strategy": "ddp", "fixed_noise_samples": 2,
                   "artifacts_every_n_epochs": 1},
         "models": models})
     parse_params(raw)

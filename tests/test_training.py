@@ -481,3 +481,14 @@ def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):
     steps = {step for step, _ in recorder.calls}
     assert steps == {0, 1, 2}  # epochs, not batches (3 an epoch)
     assert any("val_d_loss" in names for _, names in recorder.calls) and not any("step" in n for _, n in recorder.calls)
+
+
+def test_train_devices_take_a_count_or_auto_and_bad_values_name_the_key():
+    assert parse_params({"train": {"devices": 2, "strategy": "ddp"}}).train.devices == 2  # -S train.devices=2
+    assert parse_params({"train": {"devices": "auto"}}).train.devices == "auto"
+    with pytest.raises(ConfigError, match=r"train\.devices: expected str \| int, got 1\.5"):
+        parse_params({"train": {"devices": 1.5}})
+    with pytest.raises(ConfigError, match=r"train\.devices: expected str \| int, got True"):
+        parse_params({"train": {"devices": True}})
+    with pytest.raises(ConfigError, match=r"train\.strategy: expected one of auto, ddp, got 'fsdp'"):
+        parse_params({"train": {"strategy": "fsdp"}})

@@ -70,7 +70,7 @@ class TrainConfig:
     """Settings shared by every model's training run (not the algorithm)."""
 
     accelerator: str = "auto"
-    devices: str = "auto"
+    devices: str | int = "auto"  # auto, or how many (devices: 2, -S train.devices=2)
     strategy: str = "auto"  # auto (one process per machine) | ddp (one process per device, crnngan.training)
     precision: str = "32-true"
     compile: bool = False  # torch.compile the generator's unroll (crnngan.acceleration)
@@ -208,8 +208,8 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
         return value
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if tp is int and isinstance(value, bool) or not isinstance(value, tp):
-        raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
+    if isinstance(value, bool) and tp is not bool or not isinstance(value, tp):  # a bool is no count
+        raise ConfigError(f"{key}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
     return value
 
 
