@@ -32,7 +32,7 @@ repro: setup  ## run the whole pipeline (dvc repro) on params.yaml and the embed
 	$(VENV)/bin/dvc repro
 
 paper: setup  ## train the paper's configuration (configs/paper.yaml) as DVC experiment "paper" (GPU)
-	eval "$(VENV)/bin/dvc exp run -n paper $$($(PY) -m crnngan.overlay configs/paper.yaml)"
+	eval "$(VENV)/bin/dvc exp run -n paper $$($(PY) -m crnngan.tools.overlay configs/paper.yaml)"
 
 paper-data: setup  ## fetch the paper's classical MIDI (original repo, pinned commit, checksums) into data/paper/classical
 	$(PY) pipelines/paper_data.py --out data/paper
@@ -62,14 +62,14 @@ tune-ui: setup  ## optuna-dashboard on the study's storage, on http://127.0.0.1:
 	$(PY) pipelines/tune.py ui --port $(TUNE_UI_PORT)
 
 bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", "--variants compile,bf16", ...)
-	$(PY) -m crnngan.bench --out bench/results.json $(ARGS)
+	$(PY) -m benchmarks.bench --out bench/results.json $(ARGS)
 
 ui: setup  ## MLflow UI over mlruns/ on http://127.0.0.1:5000 (UI_PORT=N for another port)
 	@mkdir -p mlruns
-	$(PY) -m crnngan.ui --store $(CURDIR)/mlruns --port $(UI_PORT)
+	$(PY) -m crnngan.tools.ui --store $(CURDIR)/mlruns --port $(UI_PORT)
 
 screenshots: setup  ## the README's MLflow screenshots and piano rolls from this machine's runs (needs chromium)
-	$(PY) -m crnngan.screenshots --store $(CURDIR)/mlruns --out docs/images
+	$(PY) -m crnngan.tools.screenshots --store $(CURDIR)/mlruns --out docs/images
 
 clean:  ## remove pipeline outputs, runs and caches (keeps .venv)
 	rm -rf data/corpus data/processed models samples reports mlruns dvc_plots optuna tune generated .pytest_cache

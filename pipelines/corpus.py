@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from crnngan.config import load_params
-from crnngan.corpus import export_corpus, select_works
+from crnngan.data.corpus import export_corpus, select_works
 
 log = logging.getLogger("corpus")
 

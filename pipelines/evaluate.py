@@ -18,11 +18,11 @@ from pathlib import Path
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
-from crnngan import evaluation as ev
+from crnngan.evaluation import compare as ev
 from crnngan.config import MODEL_NAMES, load_params
-from crnngan.dataset import SPLITS, SongSet
-from crnngan.render import histogram_figure, piano_roll_figure
-from crnngan.sampling import load_songs
+from crnngan.data.preprocess import SPLITS, SongSet
+from crnngan.evaluation.render import histogram_figure, piano_roll_figure
+from crnngan.training.sampling import load_songs
 from crnngan.tracking import find_run, parent_run, save_runs_view, tracking_uri
 
 log = logging.getLogger("evaluate")

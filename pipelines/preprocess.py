@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from crnngan.config import load_params
-from crnngan.dataset import NoUsableMidiError, build_dataset, save_dataset
+from crnngan.data.preprocess import NoUsableMidiError, build_dataset, save_dataset
 
 log = logging.getLogger("preprocess")
 

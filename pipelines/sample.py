@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from crnngan.config import load_params
-from crnngan.sampling import sample_to_dir
-from crnngan.training import last_checkpoint
+from crnngan.training.sampling import sample_to_dir
+from crnngan.training.fit import last_checkpoint
 
 log = logging.getLogger("sample")
 

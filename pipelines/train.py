@@ -3,7 +3,7 @@
 Checkpoints go to <out>/checkpoints every epoch. The stage's output is persistent in
 dvc.yaml, so when an interrupted run is started again with the same settings, data and code
 it resumes from last.ckpt (and logs into the same MLflow run); any change, and a finished
-run forced to run again (dvc repro -f), starts afresh (crnngan.training.open_run_dir).
+run forced to run again (dvc repro -f), starts afresh (crnngan.training.fit.open_run_dir).
 """
 
 import argparse
@@ -20,11 +20,11 @@ from pytorch_lightning.utilities import rank_zero_only
 
 import crnngan
 from crnngan import tracking
-from crnngan.callbacks import EpochStats
+from crnngan.training.callbacks import EpochStats
 from crnngan.config import load_params
-from crnngan.modules import NonFiniteLossError, total_epochs
-from crnngan.representation import Normalizer
-from crnngan.training import (checkpoint_dir, completed, fit, last_checkpoint, open_run_dir, prepare,
+from crnngan.training.modules import NonFiniteLossError, total_epochs
+from crnngan.data.representation import Normalizer
+from crnngan.training.fit import (checkpoint_dir, completed, fit, last_checkpoint, open_run_dir, prepare,
                               save_run_state)
 
 log = logging.getLogger("train")
@@ -38,7 +38,7 @@ def fingerprint(settings: dict, data_file: Path) -> str:
     """
     h = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     h.update(data_file.read_bytes())
-    for source in [Path(__file__), *sorted(Path(crnngan.__file__).parent.glob("*.py"))]:
+    for source in [Path(__file__), *sorted(Path(crnngan.__file__).parent.rglob("*.py"))]:
         h.update(source.read_bytes())
     return h.hexdigest()
 

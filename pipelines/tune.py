@@ -7,7 +7,7 @@
 `run` creates or continues the study of params.yaml's `tune` section until it holds
 `tune.n_trials` COMPLETE + PRUNED trials, with N worker processes on the same storage, and
 writes tune/best_params.yaml and plots. `apply` writes the best values into params.yaml, after
-which `dvc repro` retrains with them. See crnngan.tune for the details.
+which `dvc repro` retrains with them. See crnngan.tuning.study for the details.
 """
 
 import argparse
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from crnngan import tracking
 from crnngan.config import ConfigError, load_params
-from crnngan.tune import (apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners,
+from crnngan.tuning.study import (apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners,
                           run_study, shown_storage)
 
 log = logging.getLogger("tune")

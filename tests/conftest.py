@@ -62,8 +62,8 @@ def random_songs():
     Normalizer fitted on the train six."""
     import numpy as np
 
-    from crnngan.dataset import SongSet
-    from crnngan.representation import Normalizer
+    from crnngan.data.preprocess import SongSet
+    from crnngan.data.representation import Normalizer
 
     rng = np.random.default_rng(0)
     songs = []
@@ -81,7 +81,7 @@ def random_songs():
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, random_songs) -> Path:
     """A preprocessed data folder of :func:`random_songs`; 16-event segments (k = 1 only)."""
-    from crnngan.dataset import SPLITS, Dataset, make_segments, save_dataset
+    from crnngan.data.preprocess import SPLITS, Dataset, make_segments, save_dataset
 
     song_set, normalizer = random_songs
     segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)

@@ -18,7 +18,7 @@ import pytorch_lightning as pl
 import torch
 
 from crnngan.config import load_params
-from crnngan.training import fit, prepare
+from crnngan.training.fit import fit, prepare
 
 
 def digest(module) -> str:

@@ -1,6 +1,6 @@
 """Tiny MIDI files built in code, each with a hand-checkable note list.
 
-Fixtures deliberately use miditoolkit directly (not crnngan.midi_io) so that the reader
+Fixtures deliberately use miditoolkit directly (not crnngan.data.midi_io) so that the reader
 under test is checked against an independent writer.
 """
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 import yaml
 
-from crnngan import bench
-from crnngan.bench import (
+from benchmarks import bench
+from benchmarks.bench import (
     VARIANTS,
     Budget,
     _quiet,
@@ -36,9 +36,9 @@ from crnngan.bench import (
     speedup_target,
 )
 from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
-from crnngan.midi_io import write_notes
-from crnngan.models import Discriminator, Generator
-from crnngan.representation import feature_width
+from crnngan.data.midi_io import write_notes
+from crnngan.models.networks import Discriminator, Generator
+from crnngan.data.representation import feature_width
 
 ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
 CPU = torch.device("cpu")
@@ -286,3 +286,8 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     assert "UNSUPPORTED paper/crnngan/adversarial[bf16]: this machine cannot run it" in table
     assert "the target does not apply" in table
     assert f"preprocessing: 6 files (5 read), 100 notes from {paper_data}" in table
+
+
+def test_bench_metrics_reports_throughput():
+    result = bench.bench_metrics(n_songs=20, n_events=12)
+    assert result["n_songs"] == 20 and result["n_events"] == 12 and result["songs_per_s"] > 0

@@ -3,8 +3,8 @@
 import dataclasses
 
 from crnngan.config import CorpusConfig
-from crnngan.corpus import export_corpus, select_works, target_name
-from crnngan.midi_io import read_notes
+from crnngan.data.corpus import export_corpus, select_works, target_name
+from crnngan.data.midi_io import read_notes
 
 
 def test_default_selection_is_stable_and_names_unique():

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from crnngan.config import PreprocessConfig
-from crnngan.datamodule import EpochShuffle, SegmentDataModule
-from crnngan.dataset import (NoUsableMidiError, assign_split, build_dataset, load_segments,
+from crnngan.data.datamodule import EpochShuffle, SegmentDataModule
+from crnngan.data.preprocess import (NoUsableMidiError, assign_split, build_dataset, load_segments,
                              save_dataset)
 from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, raw_midi_file,
                            scale_file, write_midi)

@@ -16,8 +16,8 @@ import yaml
 from mlflow import MlflowClient
 
 from crnngan.config import parse_params
-from crnngan.dataset import SPLITS, Dataset, make_segments, save_dataset
-from crnngan.overlay import merged
+from crnngan.data.preprocess import SPLITS, Dataset, make_segments, save_dataset
+from crnngan.tools.overlay import merged
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"hidden_g": 8, "hidden_d": 8, "layers_g": 1, "layers_d": 1, "batch_size": 4, "curriculum_step": 16}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import gaussian_kde
 
-from crnngan import distributions as D
+from crnngan.evaluation import distributions as D
 
 BEAT = 0.5  # seconds per quarter note at the reference 120 BPM
 

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from crnngan import diversity as dv
+from crnngan.evaluation import diversity as dv
 from crnngan.constants import TIME_QUANTUM
 
 

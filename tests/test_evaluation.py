@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from mlflow import MlflowClient
 
-from crnngan import evaluation as ev
+from crnngan.evaluation import compare as ev
 from crnngan import tracking
 from crnngan.config import EvaluateConfig
 from crnngan.constants import TIME_QUANTUM
-from crnngan.dataset import SongSet
-from crnngan.sampling import save_songs, song_table
+from crnngan.data.preprocess import SongSet
+from crnngan.training.sampling import save_songs, song_table
 from stage_scripts import load_stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -333,8 +333,8 @@ def test_an_mlflow_failure_only_warns(monkeypatch, caplog):
 def test_bach_chorales_are_scale_consistent_and_polyphonic(tmp_path):
     from music21 import corpus
 
-    from crnngan.midi_io import export_music21_work, read_notes
-    from crnngan.representation import notes_to_events
+    from crnngan.data.midi_io import export_music21_work, read_notes
+    from crnngan.data.representation import notes_to_events
 
     chorales = []
     for work in ("bach/bwv66.6", "bach/bwv1.6", "bach/bwv10.7", "bach/bwv101.7", "bach/bwv102.7"):
@@ -375,7 +375,7 @@ def test_a_near_empty_model_cannot_win_on_distance():
 
 
 def test_the_report_defines_the_repetition_count_with_checked_numbers(evaluated):
-    from crnngan.metrics import repetitions
+    from crnngan.evaluation.statistics import repetitions
 
     md = ev.summary_markdown(evaluated, ev.paper_claims(evaluated))
     assert f"one held pitch scores {repetitions([60] * 100):,}" in md

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from crnngan.losses import (
+from crnngan.models.losses import (
     EPS,
     discriminator_loss,
     feature_matching_loss,

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from crnngan import metrics as M
+from crnngan.evaluation import statistics as M
 from crnngan.constants import TIME_QUANTUM
 
 TICK = TIME_QUANTUM
@@ -315,8 +315,3 @@ def test_batch_statistics_without_mask_and_without_slots():
     np.testing.assert_array_equal([batch[k][2] for k in M.STAT_KEYS], list(song.values()))
     none = M.batch_statistics(np.zeros((3, 0)), np.zeros((3, 0)), np.zeros((3, 0)), np.zeros((3, 0)))
     assert np.all(none["num_tones"] == 0) and np.all(np.isnan(none["polyphony"]))
-
-
-def test_bench_metrics_reports_throughput():
-    result = M.bench_metrics(n_songs=20, n_events=12)
-    assert result["n_songs"] == 20 and result["n_events"] == 12 and result["songs_per_s"] > 0

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
-from crnngan.midi_io import MidiReadError, read_notes, write_notes
-from crnngan.representation import (events_to_notes, events_to_steps, notes_to_events,
+from crnngan.data.midi_io import MidiReadError, read_notes, write_notes
+from crnngan.data.representation import (events_to_notes, events_to_steps, notes_to_events,
                                     steps_to_events)
 from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, mido_file, raw_midi_file,
                            scale_file, tempo_change_file, write_midi)

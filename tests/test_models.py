@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from crnngan.models import (
+from crnngan.models.networks import (
     Discriminator,
     Generator,
     choose,
@@ -16,7 +16,7 @@ from crnngan.models import (
     num_uniforms,
     with_pitch_classes,
 )
-from crnngan.representation import feature_width
+from crnngan.data.representation import feature_width
 
 
 def make_generator(tones: int = 1, dropout: float = 0.5) -> Generator:

@@ -24,9 +24,9 @@ import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from crnngan import ui
+from crnngan.tools import ui
 from crnngan.config import parse_params
-from crnngan.overlay import merged
+from crnngan.tools.overlay import merged
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "pw-7Yq2-not-for-logs"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from crnngan.config import parse_params
-from crnngan.overlay import merged
+from crnngan.tools.overlay import merged
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"hidden_g": 8, "hidden_d": 8, "batch_size": 8, "epochs": 1, "pretrain_epochs": 1,

@@ -3,7 +3,7 @@
 import io
 import logging
 
-from crnngan.progress import epoch_line, interactive, progress_callbacks, quiet_lightning, EpochLine
+from crnngan.training.progress import epoch_line, interactive, progress_callbacks, quiet_lightning, EpochLine
 
 
 def test_epoch_line_reads_as_one_row():

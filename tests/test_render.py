@@ -5,7 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 from scipy.io import wavfile
 
-from crnngan import render
+from crnngan.evaluation import render
 
 SR = 16000
 # A4 for 0.5 s, then a 1 s gap, then a two-note chord at 1.5 s for 0.25 s.
@@ -122,7 +122,7 @@ def test_histogram_colours_and_filled_references():
 
 
 def test_every_fixed_sample_gets_midi_and_sound_and_an_empty_one_a_note(tmp_path):
-    from crnngan.callbacks import write_fixed_samples
+    from crnngan.training.callbacks import write_fixed_samples
 
     song = np.array([[0.0, 0.5, 60, 80], [0.5, 0.5, 64, 80]], dtype=np.float32)  # dt, length, pitch, velocity
     write_fixed_samples(tmp_path, [song, song[:0], song], epoch=4)

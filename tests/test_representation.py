@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
-from crnngan.representation import (
+from crnngan.data.representation import (
     Normalizer,
     events_to_steps,
     exp_time,

@@ -6,11 +6,11 @@ import torch
 
 from crnngan.config import ModelConfig, TrainConfig
 from crnngan.constants import TIME_QUANTUM
-from crnngan.midi_io import read_notes
-from crnngan.modules import create_module, total_epochs
-from crnngan.representation import Normalizer, feature_width
-from crnngan.sampling import load_songs, sample_to_dir, song_table
-from crnngan.training import build_trainer, fit
+from crnngan.data.midi_io import read_notes
+from crnngan.training.modules import create_module, total_epochs
+from crnngan.data.representation import Normalizer, feature_width
+from crnngan.training.sampling import load_songs, sample_to_dir, song_table
+from crnngan.training.fit import build_trainer, fit
 from test_training import RandomData
 
 

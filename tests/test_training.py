@@ -15,21 +15,21 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from crnngan import acceleration
-from crnngan.acceleration import accelerate, bf16_support
+from crnngan.models import acceleration
+from crnngan.models.acceleration import accelerate, bf16_support
 from crnngan.config import ConfigError, ModelConfig, TrainConfig, load_params, parse_params
-from crnngan.datamodule import segment_loader
-from crnngan.models import DEFAULT_PITCH, free_run
-from crnngan.modules import (
+from crnngan.data.datamodule import segment_loader
+from crnngan.models.networks import DEFAULT_PITCH, free_run
+from crnngan.training.modules import (
     BaselineModule,
     GANModule,
     NonFiniteLossError,
     create_module,
     total_epochs,
 )
-from crnngan.representation import Normalizer, feature_width
-from crnngan.sampling import generate_events
-from crnngan.training import build_trainer, completed, fit, load_module, open_run_dir, prepare, save_run_state
+from crnngan.data.representation import Normalizer, feature_width
+from crnngan.training.sampling import generate_events
+from crnngan.training.fit import build_trainer, completed, fit, load_module, open_run_dir, prepare, save_run_state
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -358,7 +358,7 @@ def test_bf16_probe_sees_a_cpu_without_avx512():
     # ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN behave as on an AVX2-only CPU, where a bf16 LSTM
     # cannot be built (the failure CI met on such a machine). A fresh process: the ISA cap
     # is read once, when oneDNN starts.
-    code = ("from crnngan.acceleration import bf16_support; r = bf16_support('cpu'); "
+    code = ("from crnngan.models.acceleration import bf16_support; r = bf16_support('cpu'); "
             "print(r); assert r is not None and 'primitive descriptor' in r")
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"},
                           capture_output=True, text=True, timeout=120)

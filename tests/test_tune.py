@@ -11,10 +11,10 @@ import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from crnngan import tune
+from crnngan.tuning import study as tune
 from crnngan.config import ConfigError, parse_params
-from crnngan.dataset import SongSet
-from crnngan.modules import NonFiniteLossError
+from crnngan.data.preprocess import SongSet
+from crnngan.training.modules import NonFiniteLossError
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"kind": "gan", "tones_per_step": 1, "hidden_g": 8, "hidden_d": 8, "layers_g": 1,

@@ -6,7 +6,9 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
-from crnngan import tracking, ui
+from crnngan import tracking
+
+from crnngan.tools import ui
 
 
 def test_command_binds_locally_with_one_worker(tmp_path):
@@ -54,7 +56,7 @@ def test_the_runs_view_names_its_columns_as_the_ui_keys_them():
 
 
 def test_screenshots_open_the_compare_view_headless_in_a_fresh_profile(tmp_path):
-    from crnngan import screenshots
+    from crnngan.tools import screenshots
 
     url = screenshots.compare_url("http://127.0.0.1:5123", "1", ["a1", "b2"])
     assert url == ("http://127.0.0.1:5123/#/compare-runs?runs=%5B%22a1%22%2C%20%22b2%22%5D"

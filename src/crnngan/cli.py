@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .sampling import sample_to_dir
+from crnngan.training.sampling import sample_to_dir
 
 
 def sample_main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 import yaml
 
-# Kept here, not imported from crnngan.losses, so that reading params never imports torch.
+# Kept here, not imported from crnngan.models.losses, so that reading params never imports torch.
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
 
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
@@ -71,9 +71,9 @@ class TrainConfig:
 
     accelerator: str = "auto"
     devices: str | int = "auto"  # auto, or how many (devices: 2, -S train.devices=2)
-    strategy: str = "auto"  # auto (one process per machine) | ddp (one process per device, crnngan.training)
+    strategy: str = "auto"  # auto (one process per machine) | ddp (one process per device, crnngan.training.fit)
     precision: str = "32-true"
-    compile: bool = False  # torch.compile the generator's unroll (crnngan.acceleration)
+    compile: bool = False  # torch.compile the generator's unroll (crnngan.models.acceleration)
     cuda_graphs: bool = False  # replay the unroll as CUDA graphs (GPU only; ignored on CPU)
     num_workers: int = 0
     deterministic: bool = True
@@ -183,7 +183,7 @@ class Params:
     sample: SampleConfig = field(default_factory=SampleConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
-    # The Optuna section is validated by crnngan.tune, which owns its schema.
+    # The Optuna section is validated by crnngan.tuning.study, which owns its schema.
     tune: dict[str, Any] = field(default_factory=dict)
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from . import metrics
-from .midi_io import write_notes
-from .representation import Normalizer, events_to_notes, steps_to_events
+from crnngan.evaluation import statistics as metrics
+from crnngan.data.midi_io import write_notes
+from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 
 
 def decode(features: np.ndarray, normalizer: Normalizer, tones_per_step: int) -> list[np.ndarray]:
@@ -89,7 +89,7 @@ def load_songs(path: Path) -> list[np.ndarray]:
 def sample_to_dir(checkpoint: Path, normalizer_path: Path, out_dir: Path, count: int, length: int,
                   seed: int, device: str = "auto") -> list[np.ndarray]:
     """Load a checkpoint, generate ``count`` songs, write MIDI files + ``songs.npz`` to ``out_dir``."""
-    from .training import load_module
+    from crnngan.training.fit import load_module
 
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -1,8 +1,8 @@
 """``make screenshots``: the README's pictures, taken by the project from this machine's runs.
 
-    python -m crnngan.screenshots [--store mlruns] [--params params.yaml] [--out docs/images]
+    python -m crnngan.tools.screenshots [--store mlruns] [--params params.yaml] [--out docs/images]
 
-Starts the MLflow UI (:mod:`crnngan.ui`) on a free port and photographs it with headless
+Starts the MLflow UI (:mod:`crnngan.tools.ui`) on a free port and photographs it with headless
 Chromium (Debian: ``apt-get install chromium``): the runs table in the key-figures view and
 the compare view of the latest run of each model; then copies the report's piano-roll panel
 beside them. Run it after ``make repro``.
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from mlflow import MlflowClient  # deferred: the help text should not wait for MLflow
 
-    from crnngan import ui
+    from crnngan.tools import ui
 
     experiment = load_params(args.params).mlflow.experiment
     client = MlflowClient(ui.store_uri(args.store))

@@ -5,7 +5,7 @@ On-disk layout written by :func:`save_dataset` (no pickles; ``np.load(allow_pick
 * ``songs.npz``: ``events`` (N, 4) float32 of all usable songs back to back, ``offsets``
   (S + 1,) int64 song boundaries, ``split`` (S,) int8 (0 train, 1 val, 2 test), ``names``
   (S,) str, ``content_hash`` (S,) str;
-* ``normalizer.json``: the :class:`~crnngan.representation.Normalizer` fitted on train;
+* ``normalizer.json``: the :class:`~crnngan.data.representation.Normalizer` fitted on train;
 * ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, feature_width(k)) float32
   for every ``tones_per_step`` k that a model uses;
 * ``manifest.csv``: one row per input file, used (split, notes, events) or skipped (reason).
@@ -24,10 +24,10 @@ from typing import Iterable
 import numpy as np
 from tqdm import tqdm
 
-from .config import PreprocessConfig
-from .constants import DT
-from .midi_io import MidiReadError, read_notes
-from .representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
+from crnngan.config import PreprocessConfig
+from crnngan.constants import DT
+from crnngan.data.midi_io import MidiReadError, read_notes
+from crnngan.data.representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
 
 SPLITS = ("train", "val", "test")
 
@@ -231,7 +231,7 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
     root = Path(input_dir)
     if not root.is_dir():
         raise NoUsableMidiError(f"input folder {root} does not exist")
-    from .midi_io import find_midi_files
+    from crnngan.data.midi_io import find_midi_files
 
     paths = find_midi_files(root)
     results = load_songs(paths, cfg, cfg.workers)
@@ -271,7 +271,7 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
         "files_used": int(len(songs.names)),
         "files_skipped": len(skipped),
         "skipped_by_reason": reasons,
-        # Files read only after a repair (crnngan.midi_io.read_notes), with the repair.
+        # Files read only after a repair (crnngan.data.midi_io.read_notes), with the repair.
         "repaired": {os.path.relpath(r.path, root): r.repair for r in results if r.repair},
         "skipped": skipped,
         "notes": notes,

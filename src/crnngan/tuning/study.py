@@ -7,9 +7,9 @@ objective. Each trial trains that model with the sampled values and scores it on
 
 Objective ``closeness`` (default, lower is better). Generate ``closeness_songs`` songs of one
 training-window length from a fixed seed, decode them, and compute the paper's six Figure-3
-statistics per song (:func:`crnngan.sampling.song_table`). Real music is measured the same way
+statistics per song (:func:`crnngan.training.sampling.song_table`). Real music is measured the same way
 on ``real_windows`` validation windows of as many steps as were generated
-(:func:`crnngan.evaluation.step_windows`), never of a length taken from the model's output; a
+(:func:`crnngan.evaluation.compare.step_windows`), never of a length taken from the model's output; a
 model whose median song holds under half the real tone count scores ``CAP``, so emitting
 near-empty songs cannot pay. Per statistic the distance is
 ``|mean_gen - mean_val| / (std_val + EPS)``, capped at ``CAP`` real standard deviations; a
@@ -85,13 +85,13 @@ from tqdm import tqdm
 
 from crnngan import tracking
 from crnngan.config import ConfigError, ModelConfig, Params, as_dict, build, parse_params
-from crnngan.dataset import SongSet
-from crnngan.evaluation import short_song_threshold, step_windows
-from crnngan.metrics import FIGURE3
-from crnngan.modules import total_epochs
-from crnngan.representation import Normalizer, events_to_steps
-from crnngan.sampling import decode, song_table
-from crnngan.training import fit, prepare
+from crnngan.data.preprocess import SongSet
+from crnngan.evaluation.compare import short_song_threshold, step_windows
+from crnngan.evaluation.statistics import FIGURE3
+from crnngan.training.modules import total_epochs
+from crnngan.data.representation import Normalizer, events_to_steps
+from crnngan.training.sampling import decode, song_table
+from crnngan.training.fit import fit, prepare
 
 log = logging.getLogger(__name__)
 
@@ -632,7 +632,7 @@ def _optimize(job: Job, worker: int, share: int) -> None:
 
 def quiet_trial_banners() -> None:
     """Silence the banners Lightning logs for every trial (devices, seed); the tips and
-    warnings every training silences are :func:`crnngan.progress.quiet_lightning`'s."""
+    warnings every training silences are :func:`crnngan.training.progress.quiet_lightning`'s."""
     for name in ("pytorch_lightning", "lightning_fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from crnngan.models import split_hypotheses
+from crnngan.models.networks import split_hypotheses
 
 # Smallest argument of log: caps each log term at -log(EPS) ~ 16 instead of inf when D is sure.
 EPS = 1e-7

@@ -1,6 +1,6 @@
 """Throughput benchmark: preprocessing, training steps, sampling, evaluation and memory.
 
-Run as ``python -m crnngan.bench --out bench/results.json [--quick]``. Every figure is the
+Run as ``python -m benchmarks.bench --out bench/results.json [--quick]``. Every figure is the
 median of timed repeats that follow untimed warm-up runs; each result records its own
 ``warmup`` and ``repeats`` (and the raw times), since the number of repeats adapts to a time
 budget: at least ``min_repeats``, then more until ``seconds`` of timed work or
@@ -48,16 +48,17 @@ import yaml
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from .acceleration import accelerate, bf16_support
-from .config import MODEL_NAMES, ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
-from .dataset import load_songs
-from .metrics import bench_metrics
-from .midi_io import find_midi_files, write_notes
-from .models import Discriminator, Generator, gate_outputs, num_flags
-from .representation import feature_width
-from .modules import create_module
-from .overlay import merged
-from .progress import quiet_lightning
+from crnngan.models.acceleration import accelerate, bf16_support
+from crnngan.config import MODEL_NAMES, ModelConfig, Params, PreprocessConfig, TrainConfig, load_params, parse_params
+from crnngan.data.preprocess import load_songs
+from crnngan.constants import TIME_QUANTUM
+from crnngan.evaluation.statistics import batch_statistics
+from crnngan.data.midi_io import find_midi_files, write_notes
+from crnngan.models.networks import Discriminator, Generator, gate_outputs, num_flags
+from crnngan.data.representation import feature_width
+from crnngan.training.modules import create_module
+from crnngan.tools.overlay import merged
+from crnngan.training.progress import quiet_lightning
 
 # The paper's sizes (Mogren 2016 and the original code), used when configs/paper.yaml is absent.
 PAPER_OVERRIDES: dict[str, Any] = dict(
@@ -87,6 +88,26 @@ GPU_PEAK_TFLOPS: list[tuple[str, dict[str, float]]] = [
     ("H100", {"fp32": 67.0, "bf16": 989.5}),  # SXM5
     ("A100", {"fp32": 19.5, "bf16": 312.0}),
 ]
+
+
+
+def bench_metrics(n_songs: int = 1000, n_events: int = 100, seed: int = 0) -> dict[str, float]:
+    """Time :func:`crnngan.evaluation.statistics.batch_statistics` (clean) on random songs; returns songs per second.
+
+    Songs have chords (a third of the onset gaps are 0), pitches 48..72 and velocities
+    1..127. Returns ``n_songs``, ``n_events``, ``seconds`` and ``songs_per_s``.
+    """
+    rng = np.random.default_rng(seed)
+    gaps = rng.choice([0, 96, 192, 384], size=(n_songs, n_events), p=[1 / 3, 1 / 3, 1 / 6, 1 / 6])
+    onsets = np.cumsum(gaps, axis=1) * TIME_QUANTUM
+    pitches = rng.integers(48, 73, size=(n_songs, n_events))
+    velocities = rng.integers(1, 128, size=(n_songs, n_events))
+    lengths = np.full((n_songs, n_events), 192 * TIME_QUANTUM)
+    t0 = time.perf_counter()
+    batch_statistics(onsets, pitches, velocities, lengths)
+    seconds = time.perf_counter() - t0
+    return {"n_songs": n_songs, "n_events": n_events, "seconds": seconds,
+            "songs_per_s": n_songs / seconds}
 
 
 def default_variants(device: torch.device, quick: bool) -> list[str]:
@@ -233,7 +254,7 @@ def peak_memory() -> dict[str, float | None]:
 # ----- reference implementation -------------------------------------------------------------
 
 class ReferenceGenerator(nn.Module):
-    """:class:`~crnngan.models.Generator` as a per-step ``nn.LSTMCell`` loop, no fusion.
+    """:class:`~crnngan.models.networks.Generator` as a per-step ``nn.LSTMCell`` loop, no fusion.
 
     Same function: concat(z_t, previous event) -> Linear -> ReLU -> LSTMCell stack (dropout
     between layers) -> dropout -> Linear -> the onset / presence gates when free running.
@@ -291,7 +312,7 @@ class ReferenceGenerator(nn.Module):
 
 
 class ReferenceDiscriminator(nn.Module):
-    """:class:`~crnngan.models.Discriminator` as explicit forward and backward ``nn.LSTMCell``
+    """:class:`~crnngan.models.networks.Discriminator` as explicit forward and backward ``nn.LSTMCell``
     stacks stepped one time step at a time.
 
     As in nn.LSTM(bidirectional=True), layer l > 0 of both directions reads the concatenated
@@ -384,7 +405,7 @@ def write_synthetic_corpus(folder: Path, files: int = 24, notes: int = 400, seed
 
 def bench_preprocess(paths: Sequence[Path], cfg: PreprocessConfig, workers: Sequence[int],
                      budget: Budget) -> dict[str, Any]:
-    """files/s and notes/s of :func:`crnngan.dataset.load_songs` per worker count (0 = one per
+    """files/s and notes/s of :func:`crnngan.data.preprocess.load_songs` per worker count (0 = one per
     core; the process pool's start-up is counted, as preprocessing pays it once per run), and
     how many files were read (the rest skipped, each with its reason in the manifest)."""
     results: dict[int, list[Any]] = {}
@@ -546,7 +567,7 @@ def bench_sampling(cfg: ModelConfig, count: int, length: int, budget: Budget,
 
 
 def bench_evaluation(n_songs: int, n_events: int, budget: Budget) -> dict[str, Any]:
-    """songs/s of :func:`crnngan.metrics.bench_metrics` (the paper's statistics, vectorised);
+    """songs/s of :func:`bench_metrics` (the paper's statistics, vectorised);
     its own timer excludes drawing the random songs."""
     times: list[float] = []
     while not budget.done(times):
@@ -655,7 +676,7 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
     with tempfile.TemporaryDirectory() as tmp:
         source = str(corpus)
         if not paths:
-            paths, source = write_synthetic_corpus(Path(tmp)), "synthetic (crnngan.midi_io.write_notes)"
+            paths, source = write_synthetic_corpus(Path(tmp)), "synthetic (crnngan.data.midi_io.write_notes)"
         paths = paths[:plan.max_files]
         # Serial, the configured default and one process per core (0), each once.
         workers = list(dict.fromkeys([1, params.preprocess.workers, 0]))
@@ -791,7 +812,7 @@ def format_table(results: dict[str, Any]) -> str:
     target = results["target"]
     spec = peak["spec_tflop_per_s"]
     lines += [
-        "  [variant] = the same step on a fast path (crnngan.acceleration): compile = torch.compile "
+        "  [variant] = the same step on a fast path (crnngan.models.acceleration): compile = torch.compile "
         "of G's unroll, cudagraphs = CUDA graphs, bf16 = bf16-mixed precision; the first run pays "
         "compilation",
         "  speed-up = reference_ms / crnngan_ms of the same step (> 1: ours is faster), from the "
@@ -810,7 +831,7 @@ def format_table(results: dict[str, Any]) -> str:
         lines.append(f"  {key:24} {_fmt(t['songs_per_s']):>8} songs/s of {t['length']} steps "
                      f"[w{t['warmup']} r{t['repeats']}]")
     ev = results["evaluation"]
-    lines += ["", f"evaluation (metrics.bench_metrics): {_fmt(ev['songs_per_s'])} songs/s "
+    lines += ["", f"evaluation (bench_metrics): {_fmt(ev['songs_per_s'])} songs/s "
                   f"({ev['songs']} songs x {ev['events']} events) [w{ev['warmup']} r{ev['repeats']}]"]
     for key, t in results["matmul"].items():
         lines.append(f"matmul {key} {t['shape']}: {_fmt(t['gflop_per_s'])} GFLOP/s "

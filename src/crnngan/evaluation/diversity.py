@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .constants import PITCH, TIME_QUANTUM
-from .representation import events_to_notes
+from crnngan.constants import PITCH, TIME_QUANTUM
+from crnngan.data.representation import events_to_notes
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 

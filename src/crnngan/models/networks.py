@@ -1,6 +1,6 @@
 """C-RNN-GAN networks (Mogren 2016): the feed-previous LSTM generator and the bi-LSTM discriminator.
 
-Plain ``nn.Module``s; training lives in :mod:`crnngan.modules`. Shapes: B batch, T time steps,
+Plain ``nn.Module``s; training lives in :mod:`crnngan.training.modules`. Shapes: B batch, T time steps,
 F features per step (``representation.feature_width(k)``: 5 for k = 1, 2 + 4k for k > 1
 tones per step), Z noise dimension, H hidden units.
 
@@ -177,7 +177,7 @@ class Generator(nn.Module):
 
         z: (B, T, Z) noise. Returns (B, T, F). The first "previous event" is zeros
         (the normalised all-absent event). The step loop itself is ``self.unroll``:
-        :func:`free_run` unless :mod:`crnngan.acceleration` swapped in a compiled one.
+        :func:`free_run` unless :mod:`crnngan.models.acceleration` swapped in a compiled one.
         """
         batch, steps, _ = z.shape
         # The input layer is linear in concat(z_t, prev), so its noise half (plus bias) is
@@ -208,7 +208,7 @@ class Generator(nn.Module):
 
         z: (B, T, Z) noise, x: (B, T, F) real events. Returns (B, T, head_width(F, K)) raw head
         outputs (the onset and presence columns are logits; for K > 1, K candidates and their
-        choice logits, :func:`split_hypotheses`; for :func:`crnngan.losses.hypotheses_loss`),
+        choice logits, :func:`split_hypotheses`; for :func:`crnngan.models.losses.hypotheses_loss`),
         row t predicting x_t. One nn.LSTM call over the whole sequence, since no input
         depends on an output.
         """

@@ -9,9 +9,9 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
-from .dataset import load_segments
-from .models import DEFAULT_PITCH, PitchScale
-from .representation import Normalizer, feature_width
+from crnngan.data.preprocess import load_segments
+from crnngan.models.networks import DEFAULT_PITCH, PitchScale
+from crnngan.data.representation import Normalizer, feature_width
 
 
 class EpochShuffle(Sampler[int]):

@@ -1,6 +1,6 @@
 """Fast paths for the generator's free-running unroll: torch.compile and CUDA graphs.
 
-The generator is autoregressive, so its T-step loop (:func:`crnngan.models.free_run`) issues
+The generator is autoregressive, so its T-step loop (:func:`crnngan.models.networks.free_run`) issues
 about ten small ops per layer and step: in eager mode a GPU waits on kernel launches and a CPU
 on Python. Two switches in ``params.yaml`` (``train.compile``, ``train.cuda_graphs``) pick
 how the loop runs; each computes the same function as the eager loop (tests train both ways
@@ -45,7 +45,7 @@ import torch
 from torch import Tensor
 
 from crnngan.config import ConfigError
-from crnngan.models import Generator, free_run
+from crnngan.models.networks import Generator, free_run
 
 Unroll = Callable[..., Tensor]  # free_run's signature
 

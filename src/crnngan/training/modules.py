@@ -17,7 +17,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from crnngan.config import ModelConfig, build
-from crnngan.losses import (
+from crnngan.models.losses import (
     discriminator_loss,
     feature_matching_loss,
     freeze_by_accuracy,
@@ -25,8 +25,8 @@ from crnngan.losses import (
     generator_loss,
     hypotheses_loss,
 )
-from crnngan.models import DEFAULT_PITCH, Discriminator, Generator, PitchScale
-from crnngan.representation import feature_width
+from crnngan.models.networks import DEFAULT_PITCH, Discriminator, Generator, PitchScale
+from crnngan.data.representation import feature_width
 
 Metrics = dict[str, Tensor]
 
@@ -275,7 +275,7 @@ class _GeneratorModule(pl.LightningModule):
         return self._noise(batch_size, length, gen)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Lets crnngan.training.load_module pick the class without guessing.
+        # Lets crnngan.training.fit.load_module pick the class without guessing.
         checkpoint["crnngan_module"] = type(self).__name__
         # Noise, dropout and pretraining windows draw from torch's global RNG; a resumed run
         # continues its stream, so it trains exactly as one that never stopped. Under DDP each

@@ -7,8 +7,8 @@ normalisation (anchors §2.1). The length is never derived from the model's own 
 model that emits near-empty songs is compared with full real windows, flagged as short, and
 cannot win on distance. Per model: the paper's statistics with bootstrap confidence
 intervals, the distance of each mean to real music in real-music standard deviations, MGEval
-OA/KLD (:func:`crnngan.distributions.compare_sets`) and the collapse indicators of
-:mod:`crnngan.diversity`, with a verdict when they cross ``evaluate``'s thresholds.
+OA/KLD (:func:`crnngan.evaluation.distributions.compare_sets`) and the collapse indicators of
+:mod:`crnngan.evaluation.diversity`, with a verdict when they cross ``evaluate``'s thresholds.
 
 The paper publishes no numeric table: its only quantitative result is Figure 3 (statistics
 per epoch), and its text states qualitative relations between the models and real music.
@@ -30,13 +30,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from numpy.typing import ArrayLike
 
-from .config import EvaluateConfig, SampleConfig
-from .constants import DT
-from .distributions import FEATURE_NAMES, compare_sets
-from .diversity import CollapseThresholds, diversity, verdict
-from .metrics import FIGURE3
-from .representation import events_to_notes, events_to_steps, steps_to_events
-from .sampling import song_table
+from crnngan.config import EvaluateConfig, SampleConfig
+from crnngan.constants import DT
+from crnngan.evaluation.distributions import FEATURE_NAMES, compare_sets
+from crnngan.evaluation.diversity import CollapseThresholds, diversity, verdict
+from crnngan.evaluation.statistics import FIGURE3
+from crnngan.data.representation import events_to_notes, events_to_steps, steps_to_events
+from crnngan.training.sampling import song_table
 
 # What the report and the metrics files show: Figure 3, the length-free repetition rate and the
 # number of tones per song.

@@ -1,6 +1,6 @@
 """Params overlays (e.g. configs/paper.yaml) as `dvc exp run -S` arguments.
 
-`python -m crnngan.overlay configs/paper.yaml` prints one `-S key=value` pair per leaf,
+`python -m crnngan.tools.overlay configs/paper.yaml` prints one `-S key=value` pair per leaf,
 after checking that the overlaid params.yaml is valid, so a typo fails before DVC runs.
 """
 
@@ -15,7 +15,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from .config import parse_params
+from crnngan.config import parse_params
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .constants import MAX_VELOCITY, REFERENCE_BPM, TICKS_PER_BEAT
+from crnngan.constants import MAX_VELOCITY, REFERENCE_BPM, TICKS_PER_BEAT
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # A delta time beyond this many ticks is a corrupt file, not music (2**28 ticks is the

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .config import CorpusConfig
-from .midi_io import export_music21_work
+from crnngan.config import CorpusConfig
+from crnngan.data.midi_io import export_music21_work
 
 
 def select_works(cfg: CorpusConfig) -> list[tuple[str, Path]]:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .constants import A4_HZ, A4_PITCH, DT, LENGTH, MAX_VELOCITY, PITCH, TIME_QUANTUM, VELOCITY
+from crnngan.constants import A4_HZ, A4_PITCH, DT, LENGTH, MAX_VELOCITY, PITCH, TIME_QUANTUM, VELOCITY
 
 
 def quantize(seconds: np.ndarray) -> np.ndarray:

@@ -21,11 +21,11 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.strategies import DDPStrategy
 
-from crnngan.acceleration import accelerate, check_precision
+from crnngan.models.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig
-from crnngan.datamodule import SegmentDataModule
-from crnngan.modules import BaselineModule, GANModule, create_module, total_epochs
-from crnngan.progress import describe, progress_callbacks, quiet_lightning
+from crnngan.data.datamodule import SegmentDataModule
+from crnngan.training.modules import BaselineModule, GANModule, create_module, total_epochs
+from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
 

@@ -1,6 +1,6 @@
 """``make ui``: the MLflow UI over ``mlruns/``, light, on 127.0.0.1, announced when it answers.
 
-    python -m crnngan.ui [--port 5000] [--store mlruns] [--params params.yaml]
+    python -m crnngan.tools.ui [--port 5000] [--store mlruns] [--params params.yaml]
 
 ``mlflow ui`` says it is running seconds before it accepts connections and starts 4 web
 workers, a job runner and 6 job consumers (16 processes, ~3 GB) for features this project

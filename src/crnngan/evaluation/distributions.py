@@ -41,10 +41,10 @@ from numpy.typing import ArrayLike
 from scipy.spatial.distance import cdist
 from scipy.stats import entropy
 
-from .constants import REFERENCE_BPM
-from .metrics import quantise_pitch
+from crnngan.constants import REFERENCE_BPM
+from crnngan.evaluation.statistics import quantise_pitch
 
-# A song: (onsets, pitches, velocities, lengths), the convention of crnngan.metrics.
+# A song: (onsets, pitches, velocities, lengths), the convention of crnngan.evaluation.statistics.
 Song = Sequence[ArrayLike]
 
 # Duration classes in beats: 0 (a chord's inter-onset interval; also lengths under 1/8

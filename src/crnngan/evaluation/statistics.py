@@ -26,13 +26,12 @@ original dropped empty songs), and NaN for ``"paper"`` when the song has one ons
 
 from __future__ import annotations
 
-import time
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .constants import A4_HZ, A4_PITCH, TIME_QUANTUM
+from crnngan.constants import A4_HZ, A4_PITCH, TIME_QUANTUM
 
 PolyphonyVariant = Literal["paper", "head"]
 # song_statistics / batch_statistics: False = clean, True = "paper", or a variant name.
@@ -415,22 +414,3 @@ def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLik
     stats.update(tone_span=span(tones), unique_tones=(changes + ~empty).astype(np.float64),
                  intensity_span=span(vel))
     return {key: stats[key] for key in STAT_KEYS}
-
-
-def bench_metrics(n_songs: int = 1000, n_events: int = 100, seed: int = 0) -> dict[str, float]:
-    """Time :func:`batch_statistics` (clean) on random songs; returns songs per second.
-
-    Songs have chords (a third of the onset gaps are 0), pitches 48..72 and velocities
-    1..127. Returns ``n_songs``, ``n_events``, ``seconds`` and ``songs_per_s``.
-    """
-    rng = np.random.default_rng(seed)
-    gaps = rng.choice([0, 96, 192, 384], size=(n_songs, n_events), p=[1 / 3, 1 / 3, 1 / 6, 1 / 6])
-    onsets = np.cumsum(gaps, axis=1) * TIME_QUANTUM
-    pitches = rng.integers(48, 73, size=(n_songs, n_events))
-    velocities = rng.integers(1, 128, size=(n_songs, n_events))
-    lengths = np.full((n_songs, n_events), 192 * TIME_QUANTUM)
-    t0 = time.perf_counter()
-    batch_statistics(onsets, pitches, velocities, lengths)
-    seconds = time.perf_counter() - t0
-    return {"n_songs": n_songs, "n_events": n_events, "seconds": seconds,
-            "songs_per_s": n_songs / seconds}

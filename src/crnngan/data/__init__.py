@@ -1,0 +1,1 @@
+"""MIDI files -> tone events -> normalised, segmented feature windows on disk."""

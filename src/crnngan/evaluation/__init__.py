@@ -1,0 +1,1 @@
+"""The paper's statistics, distribution comparisons, claims and the report."""

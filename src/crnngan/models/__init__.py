@@ -1,0 +1,1 @@
+"""The networks (plain nn.Modules), their losses and the generator's fast paths."""

@@ -1,0 +1,1 @@
+"""Developer tools around the pipeline: the MLflow UI, screenshots, params overlays."""

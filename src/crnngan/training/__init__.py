@@ -1,0 +1,1 @@
+"""LightningModules, fitting and resuming, callbacks, sampling from checkpoints."""

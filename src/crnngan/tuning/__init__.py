@@ -1,0 +1,1 @@
+"""Optuna searches whose trials are MLflow runs."""
