@@ -187,14 +187,20 @@ def _mgeval_songs(songs: Sequence[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
     return [(o, p, v, l) for o, l, p, v in map(events_to_notes, songs)]
 
 
-def _distance(gen: Summary, real: Summary) -> float:
-    """|mean_gen - mean_real| / std_real; 0 or inf when real music has no spread."""
-    gap, std = abs(gen["mean"] - real["mean"]), real["std"]
-    if np.isnan(gap) or np.isnan(std):
+def stat_distance(gen_mean: float, real_mean: float, real_std: float) -> float:
+    """One statistic's distance to real music, |mean_gen - mean_real| / std_real: 0 or inf
+    when real music has no spread, NaN when either side is undefined. The one formula behind
+    the report's "distance to real" and the tuning objective (crnngan.tuning), which caps it."""
+    gap = abs(gen_mean - real_mean)
+    if np.isnan(gap) or np.isnan(real_std):
         return float("nan")
-    if std > 0:
-        return float(gap / std)
+    if real_std > 0:
+        return float(gap / real_std)
     return 0.0 if gap == 0 else float("inf")
+
+
+def _distance(gen: Summary, real: Summary) -> float:
+    return stat_distance(gen["mean"], real["mean"], real["std"])
 
 
 def _nanmean(values: Sequence[float]) -> float:

@@ -12,8 +12,10 @@ on ``real_windows`` validation windows of as many steps as were generated
 (:func:`crnngan.evaluation.compare.step_windows`), never of a length taken from the model's output; a
 model whose median song holds under half the real tone count scores ``CAP``, so emitting
 near-empty songs cannot pay. Per statistic the distance is
-``|mean_gen - mean_val| / (std_val + EPS)``, capped at ``CAP`` real standard deviations; a
-statistic that no generated song defines (e.g. all songs empty) counts as ``CAP``. The
+``|mean_gen - mean_val| / std_val`` (:func:`crnngan.evaluation.compare.stat_distance`, the report's
+formula), capped at ``CAP`` real standard deviations; a statistic that no generated song
+defines (e.g. all songs empty), or that real music does not vary while the songs do, counts
+as ``CAP``. The
 objective is the mean over statistics, so it is always finite and one degenerate statistic
 cannot swamp the rest. ``val_loss`` instead takes the model's teacher-forced validation loss
 (``val_pretrain_loss`` for a GAN, ``val_loss`` for the baseline). Either is reported after every
@@ -86,7 +88,7 @@ from tqdm import tqdm
 from crnngan import tracking
 from crnngan.config import ConfigError, ModelConfig, Params, as_dict, build, parse_params
 from crnngan.data.preprocess import SongSet
-from crnngan.evaluation.compare import short_song_threshold, step_windows
+from crnngan.evaluation.compare import short_song_threshold, stat_distance, step_windows
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.training.modules import total_epochs
 from crnngan.data.representation import Normalizer, events_to_steps
@@ -95,7 +97,6 @@ from crnngan.training.fit import fit, prepare
 
 log = logging.getLogger(__name__)
 
-EPS = 1e-2  # keeps a statistic with no spread in real music (e.g. polyphony 0) finite
 CAP = 10.0  # real standard deviations: the worst distance one statistic can add
 PRIMARY = ("closeness", "val_loss")
 OBJECTIVES = (*PRIMARY, "train_time_s")
@@ -301,7 +302,7 @@ class Closeness:
         distances = []
         for stat, (mean, std) in real.items():
             values = gen[stat][np.isfinite(gen[stat])]
-            distances.append(min(abs(values.mean() - mean) / (std + EPS), CAP) if values.size else CAP)
+            distances.append(min(stat_distance(values.mean(), mean, std), CAP) if values.size else CAP)
         return float(np.mean(distances))
 
     def __call__(self, module: pl.LightningModule, length: int) -> float:
