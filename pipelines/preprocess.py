@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from crnngan.config import load_params
-from crnngan.data.preprocess import NoUsableMidiError, build_dataset, save_dataset
+from crnngan.data.preprocess import NoUsableMidiError, preprocess_folder, save_preprocessed
 
 log = logging.getLogger("preprocess")
 
@@ -20,12 +20,12 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     params = load_params(args.params)
     try:
-        ds = build_dataset(args.input or params.data.midi_dir, params.preprocess)
+        ds = preprocess_folder(args.input or params.data.midi_dir, params.preprocess)
     except NoUsableMidiError as exc:
         log.error("%s", exc)
         return 1
     shutil.rmtree(args.out, ignore_errors=True)
-    save_dataset(ds, args.out)
+    save_preprocessed(ds, args.out)
     r = ds.report
     log.info("%d files seen, %d used, %d skipped %s", r["files_seen"], r["files_used"],
              r["files_skipped"], r["skipped_by_reason"])

@@ -81,11 +81,11 @@ def random_songs():
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory, random_songs) -> Path:
     """A preprocessed data folder of :func:`random_songs`; 16-event segments (k = 1 only)."""
-    from crnngan.data.preprocess import SPLITS, Dataset, make_segments, save_dataset
+    from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
 
     song_set, normalizer = random_songs
     segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
                     for i, name in enumerate(SPLITS)}}
     folder = tmp_path_factory.mktemp("data")
-    save_dataset(Dataset(song_set, normalizer, segments, {}), folder)
+    save_preprocessed(Preprocessed(song_set, normalizer, segments, {}), folder)
     return folder

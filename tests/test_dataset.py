@@ -9,8 +9,8 @@ import torch
 
 from crnngan.config import PreprocessConfig
 from crnngan.data.datamodule import EpochShuffle, SegmentDataModule
-from crnngan.data.preprocess import (NoUsableMidiError, assign_split, build_dataset, load_segments,
-                             save_dataset)
+from crnngan.data.preprocess import (NoUsableMidiError, assign_split, preprocess_folder, load_segments,
+                             save_preprocessed)
 from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, raw_midi_file,
                            scale_file, write_midi)
 
@@ -33,7 +33,7 @@ def test_bad_files_are_reported_not_fatal(tmp_path):
     # 10**6 ticks at 480 tpb, 120 BPM = 1042 s of silence between two notes
     write_midi(tmp_path / "gap.mid", [[(0, 10, 60, 80), (10**6, 10**6 + 10, 62, 80)]])
     (tmp_path / "notes.txt").write_text("ignored: not a MIDI suffix")
-    ds = build_dataset(tmp_path, CFG)
+    ds = preprocess_folder(tmp_path, CFG)
     r = ds.report
     reasons = {s["file"]: s["reason"] for s in r["skipped"]}
     assert reasons == {"empty.mid": "empty", "truncated.mid": "unreadable", "random.midi": "unreadable",
@@ -51,9 +51,9 @@ def test_bad_files_are_reported_not_fatal(tmp_path):
 def test_manifest_file_changes_one_line_per_added_file(tmp_path):
     for i in range(4):
         melody(tmp_path / "midi" / f"s{i}.mid", 50 + 3 * i)
-    save_dataset(build_dataset(tmp_path / "midi", CFG), tmp_path / "a")
+    save_preprocessed(preprocess_folder(tmp_path / "midi", CFG), tmp_path / "a")
     melody(tmp_path / "midi" / "s9.mid", 70)
-    save_dataset(build_dataset(tmp_path / "midi", CFG), tmp_path / "b")
+    save_preprocessed(preprocess_folder(tmp_path / "midi", CFG), tmp_path / "b")
     before = (tmp_path / "a" / "manifest.csv").read_text().splitlines()
     after = (tmp_path / "b" / "manifest.csv").read_text().splitlines()
     assert before[0] == "file,outcome,split,notes,events,repair,reason,detail"
@@ -64,15 +64,15 @@ def test_manifest_file_changes_one_line_per_added_file(tmp_path):
 def test_too_many_notes_is_absurd(tmp_path):
     melody(tmp_path / "m.mid", 60, n=30)
     with pytest.raises(NoUsableMidiError, match="absurd"):
-        build_dataset(tmp_path, dataclasses.replace(CFG, max_notes=20))
+        preprocess_folder(tmp_path, dataclasses.replace(CFG, max_notes=20))
 
 
 def test_no_usable_file_is_a_clear_error(tmp_path):
     (tmp_path / "x.mid").write_text("nope")
     with pytest.raises(NoUsableMidiError, match="no usable MIDI"):
-        build_dataset(tmp_path, CFG)
+        preprocess_folder(tmp_path, CFG)
     with pytest.raises(NoUsableMidiError, match="does not exist"):
-        build_dataset(tmp_path / "missing", CFG)
+        preprocess_folder(tmp_path / "missing", CFG)
 
 
 def test_split_is_stable_when_files_are_added():
@@ -89,7 +89,7 @@ def test_duplicates_are_dropped_and_reported(tmp_path):
     melody(tmp_path / "a.mid", 60)
     melody(tmp_path / "b" / "copy.mid", 60)  # same notes, another folder
     melody(tmp_path / "c.mid", 70)
-    ds = build_dataset(tmp_path, CFG)
+    ds = preprocess_folder(tmp_path, CFG)
     assert list(ds.songs.names) == ["a.mid", "c.mid"]
     dup = [s for s in ds.report["skipped"] if s["reason"] == "duplicate"]
     assert dup == [{"file": "b/copy.mid", "reason": "duplicate", "detail": "same notes as a.mid"}]
@@ -99,7 +99,7 @@ def test_normalizer_is_fit_on_train_only(tmp_path):
     for i in range(30):
         melody(tmp_path / f"s{i:02d}.mid", 40 + i)
     cfg = dataclasses.replace(CFG, val_fraction=0.2, test_fraction=0.2)
-    ds = build_dataset(tmp_path, cfg)
+    ds = preprocess_folder(tmp_path, cfg)
     split = ds.songs.split
     assert set(split.tolist()) == {0, 1, 2}
     train = np.concatenate(ds.songs.songs(0))
@@ -114,8 +114,8 @@ def test_saved_dataset_feeds_the_datamodule(tmp_path):
     for i in range(6):
         melody(tmp_path / "midi" / f"s{i}.mid", 50 + 3 * i)
     chord_file(tmp_path / "midi" / "chord.mid")
-    ds = build_dataset(tmp_path / "midi", CFG)
-    save_dataset(ds, tmp_path / "out")
+    ds = preprocess_folder(tmp_path / "midi", CFG)
+    save_preprocessed(ds, tmp_path / "out")
     seg = load_segments(tmp_path / "out", 1)
     # 6 melodies of 12 events, windows of 4 every 2 events -> 5 windows each; chord.mid has
     # 4 events -> 1 window
@@ -156,7 +156,7 @@ def test_repaired_files_are_used_and_say_so(tmp_path):
     end = bytes([0x00, 0xFF, 0x2F, 0x00])
     raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY[:-4] + second + end)
     raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE[:-4] + second + end)
-    ds = build_dataset(tmp_path, CFG)
+    ds = preprocess_folder(tmp_path, CFG)
     assert ds.report["files_used"] == 2 and ds.report["repaired"] == {
         "byte.mid": "clipped-data-bytes", "key.mid": "dropped-malformed-meta"}
     assert [(m["file"], m["outcome"], m["repair"], m["notes"]) for m in ds.manifest] == [

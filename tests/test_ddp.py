@@ -16,7 +16,7 @@ import yaml
 from mlflow import MlflowClient
 
 from crnngan.config import parse_params
-from crnngan.data.preprocess import SPLITS, Dataset, make_segments, save_dataset
+from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
 from crnngan.tools.overlay import merged
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def ddp_data(tmp_path_factory, random_songs) -> Path:
         cut = {name: make_segments(song_set.songs(i), normalizer, k, 16, 16) for i, name in enumerate(SPLITS)}
         segments[k] = {name: s[: len(s) // 2 * 2] for name, s in cut.items()}
     folder = tmp_path_factory.mktemp("ddp_data")
-    save_dataset(Dataset(song_set, normalizer, segments, {}), folder)
+    save_preprocessed(Preprocessed(song_set, normalizer, segments, {}), folder)
     return folder
 
 

@@ -9,7 +9,8 @@ from crnngan.constants import TIME_QUANTUM
 from crnngan.data.midi_io import read_notes
 from crnngan.training.modules import create_module, total_epochs
 from crnngan.data.representation import Normalizer, feature_width
-from crnngan.training.sampling import load_songs, sample_to_dir, song_table
+from crnngan.data.songs import load_songs
+from crnngan.training.sampling import sample_to_dir, song_table
 from crnngan.training.fit import build_trainer, fit
 from test_training import RandomData
 

@@ -1,10 +1,9 @@
 """From a folder of MIDI files to a split, segmented, normalised dataset on disk.
 
-On-disk layout written by :func:`save_dataset` (no pickles; ``np.load(allow_pickle=False)``):
+On-disk layout written by :func:`save_preprocessed` (no pickles; ``np.load(allow_pickle=False)``):
 
-* ``songs.npz``: ``events`` (N, 4) float32 of all usable songs back to back, ``offsets``
-  (S + 1,) int64 song boundaries, ``split`` (S,) int8 (0 train, 1 val, 2 test), ``names``
-  (S,) str, ``content_hash`` (S,) str;
+* ``songs.npz``: all usable songs in the layout of :mod:`crnngan.data.songs`, with per song
+  ``split`` (S,) int8 (0 train, 1 val, 2 test), ``names`` (S,) str, ``content_hash`` (S,) str;
 * ``normalizer.json``: the :class:`~crnngan.data.representation.Normalizer` fitted on train;
 * ``segments_k{k}.npz``: ``train`` / ``val`` / ``test`` feature windows (n, L, feature_width(k)) float32
   for every ``tones_per_step`` k that a model uses;
@@ -28,6 +27,7 @@ from crnngan.config import PreprocessConfig
 from crnngan.constants import DT
 from crnngan.data.midi_io import MidiReadError, read_notes
 from crnngan.data.representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
+from crnngan.data.songs import pack, read_packed, unpack, write_packed
 
 SPLITS = ("train", "val", "test")
 
@@ -92,7 +92,7 @@ def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:
     return load_song(*args)
 
 
-def load_songs(paths: Iterable[Path], cfg: PreprocessConfig, workers: int = 0) -> list[FileResult]:
+def read_midi_songs(paths: Iterable[Path], cfg: PreprocessConfig, workers: int = 0) -> list[FileResult]:
     """Read files in parallel (``workers`` processes, 0 = one per core), in input order."""
     jobs = [(str(p), cfg) for p in paths]
     n = workers or os.cpu_count() or 1
@@ -113,20 +113,18 @@ class SongSet:
     names: np.ndarray
     content_hash: np.ndarray
 
-    def song(self, i: int) -> np.ndarray:
-        return self.events[self.offsets[i]:self.offsets[i + 1]]
+    PER_SONG = ("split", "names", "content_hash")
 
     def songs(self, split: int) -> list[np.ndarray]:
-        return [self.song(i) for i in np.flatnonzero(self.split == split)]
+        everything = unpack(self.events, self.offsets)
+        return [everything[i] for i in np.flatnonzero(self.split == split)]
 
     def save(self, path: Path) -> None:
-        np.savez(path, events=self.events, offsets=self.offsets, split=self.split,
-                 names=self.names, content_hash=self.content_hash)
+        write_packed(path, self.events, self.offsets, **{k: getattr(self, k) for k in self.PER_SONG})
 
     @classmethod
     def load(cls, path: Path) -> "SongSet":
-        with np.load(path, allow_pickle=False) as z:
-            return cls(**{k: z[k] for k in ("events", "offsets", "split", "names", "content_hash")})
+        return cls(**read_packed(path, *cls.PER_SONG))
 
 
 def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
@@ -150,12 +148,9 @@ def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
         seen[digest] = name
         kept.append((name, r.events, digest))
     if not kept:
-        return SongSet(np.zeros((0, 4), np.float32), np.zeros(1, np.int64), np.zeros(0, np.int8),
-                       np.zeros(0, str), np.zeros(0, str)), skipped
-    lengths = np.array([len(ev) for _, ev, _ in kept])
+        return SongSet(*pack([]), np.zeros(0, np.int8), np.zeros(0, str), np.zeros(0, str)), skipped
     return SongSet(
-        events=np.concatenate([ev for _, ev, _ in kept]).astype(np.float32),
-        offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+        *pack([ev for _, ev, _ in kept]),
         split=np.array([assign_split(h, cfg.split_salt, cfg.val_fraction, cfg.test_fraction)
                         for _, _, h in kept], dtype=np.int8),
         names=np.array([n for n, _, _ in kept]),
@@ -218,7 +213,7 @@ def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[
 
 
 @dataclass
-class Dataset:
+class Preprocessed:
     songs: SongSet
     normalizer: Normalizer
     segments: dict[int, dict[str, np.ndarray]]  # tones_per_step -> split -> (n, L, feature_width(k))
@@ -226,7 +221,7 @@ class Dataset:
     manifest: list[dict[str, str | int]] = field(default_factory=list)  # file_manifest rows
 
 
-def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
+def preprocess_folder(input_dir: str | Path, cfg: PreprocessConfig) -> Preprocessed:
     """Read, filter, split, normalise and segment every MIDI file under ``input_dir``."""
     root = Path(input_dir)
     if not root.is_dir():
@@ -234,7 +229,7 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
     from crnngan.data.midi_io import find_midi_files
 
     paths = find_midi_files(root)
-    results = load_songs(paths, cfg, cfg.workers)
+    results = read_midi_songs(paths, cfg, cfg.workers)
     songs, skipped = build_songset(results, root, cfg)
     if len(songs.names) == 0:
         raise NoUsableMidiError(
@@ -291,11 +286,11 @@ def build_dataset(input_dir: str | Path, cfg: PreprocessConfig) -> Dataset:
         },
         "normalizer": normalizer.__dict__,
     }
-    return Dataset(songs, normalizer, segments, report, file_manifest(results, songs, skipped, root))
+    return Preprocessed(songs, normalizer, segments, report, file_manifest(results, songs, skipped, root))
 
 
-def save_dataset(ds: Dataset, out_dir: str | Path) -> None:
-    """Write a :class:`Dataset` in the layout the module docstring describes."""
+def save_preprocessed(ds: Preprocessed, out_dir: str | Path) -> None:
+    """Write a :class:`Preprocessed` in the layout the module docstring describes."""
     import json
 
     out = Path(out_dir)

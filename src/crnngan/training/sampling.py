@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from crnngan.evaluation import statistics as metrics
 from crnngan.data.midi_io import write_notes
+from crnngan.data.songs import save_songs
 from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 
 
@@ -71,19 +72,6 @@ def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray], prefix: str = "
         write_notes(path, onsets, lengths, pitches, velocities)
         paths.append(path)
     return paths
-
-
-def save_songs(path: Path, songs: Sequence[np.ndarray]) -> None:
-    """Generated songs back to back as ``events`` (N, 4) float32 + ``offsets`` (S + 1,)."""
-    lengths = [len(s) for s in songs]
-    events = np.concatenate(songs).astype(np.float32) if songs else np.zeros((0, 4), np.float32)
-    np.savez(path, events=events, offsets=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
-
-
-def load_songs(path: Path) -> list[np.ndarray]:
-    with np.load(path, allow_pickle=False) as z:
-        ev, off = z["events"], z["offsets"]
-    return [ev[off[i]:off[i + 1]] for i in range(len(off) - 1)]
 
 
 def sample_to_dir(checkpoint: Path, normalizer_path: Path, out_dir: Path, count: int, length: int,
