@@ -8,7 +8,7 @@ from pathlib import Path
 
 from crnngan.config import load_params
 from crnngan.training.sampling import sample_to_dir
-from crnngan.training.fit import last_checkpoint
+from crnngan.paths import PARAMS, DataDir, ModelDir
 
 log = logging.getLogger("sample")
 
@@ -16,7 +16,7 @@ log = logging.getLogger("sample")
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--params", default=PARAMS)
     ap.add_argument("--models", type=Path, default=Path("models"))
     ap.add_argument("--data", type=Path, default=Path("data/processed"))
     ap.add_argument("--out", type=Path, help="default: samples/<model>")
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     s = load_params(args.params).sample
     out = args.out or Path("samples") / args.model
     shutil.rmtree(out, ignore_errors=True)
-    songs = sample_to_dir(last_checkpoint(args.models / args.model),
-                          args.data / "normalizer.json", out, s.count, s.length, s.seed)
+    songs = sample_to_dir(ModelDir(args.models / args.model).last_checkpoint,
+                          DataDir(args.data).normalizer, out, s.count, s.length, s.seed)
     log.info("%s: %d songs, %d notes -> %s", args.model, len(songs), sum(map(len, songs)), out)
     return 0
 

@@ -235,9 +235,8 @@ def test_the_training_logger_logs_metrics_but_leaves_params_to_the_stage(mlflow_
 
 def test_a_training_run_describes_itself_in_one_line():
     from crnngan.config import ModelConfig
-    from stage_scripts import load_stage
+    from crnngan.training import stage as train
 
-    train = load_stage("train")
     gan = ModelConfig(kind="gan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8)
     assert train.describe_run("crnngan", gan, 42) == (
         "crnngan: 1 tone(s) per step, 30 pretraining + 20 adversarial epochs, G 2x64 with 8 candidate(s) "

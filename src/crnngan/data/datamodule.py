@@ -12,6 +12,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 from crnngan.data.preprocess import load_segments
 from crnngan.models.networks import DEFAULT_PITCH, PitchScale
 from crnngan.data.representation import Normalizer, feature_width
+from crnngan.paths import DataDir
 
 
 class EpochShuffle(Sampler[int]):
@@ -82,7 +83,7 @@ class SegmentDataModule(pl.LightningDataModule):
     def pitch_scale(self) -> PitchScale:
         """(pitch_feature, pitch_mean, pitch_std) of the data's Normalizer (the default
         reading when the folder has none, as in tests built on bare segments)."""
-        path = self.data_dir / "normalizer.json"
+        path = DataDir(self.data_dir).normalizer
         if not path.exists():
             return DEFAULT_PITCH
         n = Normalizer.load(path)

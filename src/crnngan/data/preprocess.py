@@ -28,6 +28,7 @@ from crnngan.constants import DT
 from crnngan.data.midi_io import MidiReadError, read_notes
 from crnngan.data.representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
 from crnngan.data.songs import pack, read_packed, unpack, write_packed
+from crnngan.paths import DataDir
 
 SPLITS = ("train", "val", "test")
 
@@ -177,7 +178,7 @@ def make_segments(songs: list[np.ndarray], normalizer: Normalizer, tones_per_ste
 
 def load_segments(data_dir: str | Path, tones_per_step: int) -> dict[str, np.ndarray]:
     """The saved feature windows of every split for ``tones_per_step``."""
-    path = Path(data_dir) / f"segments_k{tones_per_step}.npz"
+    path = DataDir(Path(data_dir)).segments(tones_per_step)
     if not path.exists():
         raise FileNotFoundError(
             f"{path} missing: add {tones_per_step} to preprocess.tones_per_step and re-run preprocess")
@@ -293,14 +294,14 @@ def save_preprocessed(ds: Preprocessed, out_dir: str | Path) -> None:
     """Write a :class:`Preprocessed` in the layout the module docstring describes."""
     import json
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    ds.songs.save(out / "songs.npz")
-    ds.normalizer.save(out / "normalizer.json")
+    out = DataDir(Path(out_dir))
+    out.root.mkdir(parents=True, exist_ok=True)
+    ds.songs.save(out.songs)
+    ds.normalizer.save(out.normalizer)
     for k, seg in ds.segments.items():
-        np.savez(out / f"segments_k{k}.npz", **seg)
-    (out / "preprocess_report.json").write_text(json.dumps(ds.report, indent=2) + "\n")
-    with open(out / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
+        np.savez(out.segments(k), **seg)
+    out.report.write_text(json.dumps(ds.report, indent=2) + "\n")
+    with open(out.manifest, "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(ds.manifest)

@@ -4,7 +4,7 @@ Typical use (seed before building the module, so its initial weights follow the 
 
     trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, seed=params.seed)
     module = create_module(cfg, num_features, segment_length, params.train.fixed_noise_samples)
-    checkpoint = fit(module, datamodule, trainer, checkpoint_dir(out_dir))
+    checkpoint = fit(module, datamodule, trainer, ModelDir(out_dir).checkpoints)
 """
 
 from __future__ import annotations
@@ -23,23 +23,13 @@ from pytorch_lightning.strategies import DDPStrategy
 
 from crnngan.models.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig
+from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.data.datamodule import SegmentDataModule
 from crnngan.training.modules import BaselineModule, GANModule, create_module, total_epochs
 from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
 
-LAST = "last.ckpt"
-
-
-def checkpoint_dir(out_dir: str | Path) -> Path:
-    """Where a training stage's checkpoints live: ``<out>/checkpoints``."""
-    return Path(out_dir) / "checkpoints"
-
-
-def last_checkpoint(out_dir: str | Path) -> Path:
-    """The checkpoint of a training stage's last epoch, the one sampling uses."""
-    return checkpoint_dir(out_dir) / LAST
 _MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
     cls.__name__: cls for cls in (GANModule, BaselineModule)
 }
@@ -137,7 +127,7 @@ def fit(
     if trainer.checkpoint_callbacks:
         raise ValueError("fit() adds its own ModelCheckpoint; build the Trainer with build_trainer()")
     ckpt_dir = Path(ckpt_dir)
-    last = ckpt_dir / LAST
+    last = ckpt_dir / LAST_CHECKPOINT
     resume = last.exists()
     if resume:
         _check_resumable(last, module)
@@ -148,7 +138,7 @@ def fit(
     trainer.callbacks.append(latest)
     best = latest
     if module.monitor is not None:
-        best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=module.monitor, mode="min",
+        best = ModelCheckpoint(dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor, mode="min",
                                save_top_k=1, every_n_epochs=1, enable_version_counter=False)
         # Appended after construction because the monitored loss depends on the module.
         trainer.callbacks.append(best)
@@ -197,9 +187,6 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> G
     return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True)
 
 
-RUN_STATE = "run.json"
-
-
 def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:
     """Prepare a training stage's output folder; returns its run state, to be saved with
     :func:`save_run_state`: ``{"fingerprint", "run_id"?, "completed"?}``.
@@ -211,7 +198,7 @@ def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:
     new MLflow run; resuming a finished run would hand back the old model without training.
     """
     out = Path(out_dir)
-    state_file = out / RUN_STATE
+    state_file = ModelDir(out).run_state
     state = json.loads(state_file.read_text()) if state_file.exists() else {}
     if state.get("fingerprint") != fingerprint or state.get("completed"):
         shutil.rmtree(out, ignore_errors=True)
@@ -221,4 +208,4 @@ def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:
 
 
 def save_run_state(out_dir: str | Path, state: Mapping[str, Any]) -> None:
-    (Path(out_dir) / RUN_STATE).write_text(json.dumps(dict(state), indent=2) + "\n")
+    ModelDir(Path(out_dir)).run_state.write_text(json.dumps(dict(state), indent=2) + "\n")

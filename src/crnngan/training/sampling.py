@@ -16,6 +16,7 @@ from tqdm import tqdm
 from crnngan.evaluation import statistics as metrics
 from crnngan.data.midi_io import write_notes
 from crnngan.data.songs import save_songs
+from crnngan.paths import SampleDir
 from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 
 
@@ -62,12 +63,12 @@ def song_table(songs: Sequence[np.ndarray], *, tolerance: float = 0.0,
                                     tolerance=tolerance, legacy=legacy)
 
 
-def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray], prefix: str = "song") -> list[Path]:
-    """One MIDI file per song, named ``<prefix>_<i>.mid``."""
+def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray]) -> list[Path]:
+    """One MIDI file per song (:meth:`crnngan.paths.SampleDir.midi`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, ev in enumerate(songs):
-        path = out_dir / f"{prefix}_{i:03d}.mid"
+        path = SampleDir(out_dir).midi(i)
         onsets, lengths, pitches, velocities = events_to_notes(ev)
         write_notes(path, onsets, lengths, pitches, velocities)
         paths.append(path)
@@ -84,6 +85,6 @@ def sample_to_dir(checkpoint: Path, normalizer_path: Path, out_dir: Path, count:
     module = load_module(checkpoint, map_location=device)
     songs = generate_events(module, Normalizer.load(normalizer_path), count, length, seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_songs(out_dir / "songs.npz", songs)
+    save_songs(SampleDir(out_dir).songs, songs)
     write_midi_files(out_dir, songs)
     return songs
