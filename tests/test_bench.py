@@ -4,42 +4,34 @@ measurement runs on tiny sizes and returns positive finite figures (no timing as
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 
-from benchmarks import bench
-from benchmarks.bench import (
-    VARIANTS,
-    Budget,
-    _quiet,
-    add_peak_shares,
-    add_speedups,
-    bench_evaluation,
-    bench_matmul,
-    bench_preprocess,
-    bench_sampling,
-    bench_training_step,
-    contention_warning,
-    lstm_flops,
-    machine_info,
-    default_variants,
-    format_table,
-    paper_params,
-    peak_memory,
-    reference_discriminator,
-    reference_generator,
-    run,
-    spec_peak,
-    speedup_target,
-)
+from benchmarks import suite
+from benchmarks.bench import _quiet
+from benchmarks.derived import add_peak_shares, add_speedups, speedup_target
+from benchmarks.evaluation import bench_evaluation, bench_metrics
+from benchmarks.gpu_specs import spec_peak
+from benchmarks.machine import contention_warning, machine_info, peak_memory
+from benchmarks.matmul import bench_matmul
+from benchmarks.plan import VARIANTS, default_variants, paper_params
+from benchmarks.preprocessing import bench_preprocess
+from benchmarks.reference import reference_discriminator, reference_generator
+from benchmarks.report import format_table
+from benchmarks.sampling import bench_sampling
+from benchmarks.suite import run
+from benchmarks.timing import Budget
+from benchmarks.training_step import bench_training_step, lstm_flops
 from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
 from crnngan.data.midi_io import write_notes
-from crnngan.models.networks import Discriminator, Generator
 from crnngan.data.representation import feature_width
+from crnngan.models.networks import Discriminator, Generator
 
+ROOT = Path(__file__).resolve().parents[1]
 ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
 CPU = torch.device("cpu")
 TRAIN = TrainConfig(accelerator="cpu")
@@ -233,15 +225,20 @@ def test_machine_and_memory():
     assert positive(peak_memory()["rss_self_mib"])
 
 
-def test_paper_params_with_and_without_overlay(tmp_path):
+def test_paper_params_are_configs_paper_yaml(tmp_path):
+    # The paper's sizes, from params.yaml with configs/paper.yaml over it.
+    paper = paper_params(ROOT / "params.yaml", ROOT / "configs" / "paper.yaml")
+    assert paper.preprocess.segment_length == 100
+    for name in ("crnngan", "crnngan3"):
+        m = paper.models[name]
+        assert (m.hidden_g, m.hidden_d, m.layers_g, m.layers_d, m.batch_size, m.noise_dim) == (350, 350, 2, 2, 20, 4)
+        assert (m.optimizer, m.lr_g, m.lr_d, m.dropout, m.clip_norm) == ("sgd", 0.1, 0.05, 0.5, 5.0)
     params = tmp_path / "params.yaml"
     params.write_text("models:\n  crnngan: {hidden_g: 64, batch_size: 32, optimizer: adam}\n")
-    built_in = paper_params(params, tmp_path / "missing.yaml").models["crnngan"]
-    assert (built_in.hidden_g, built_in.batch_size, built_in.optimizer) == (350, 20, "sgd")
-    assert built_in.lr_g == 0.1
     overlay = tmp_path / "paper.yaml"
     overlay.write_text("models:\n  crnngan: {hidden_g: 300}\n")
-    assert paper_params(params, overlay).models["crnngan"].hidden_g == 300
+    overlaid = paper_params(params, overlay).models["crnngan"]
+    assert (overlaid.hidden_g, overlaid.batch_size, overlaid.optimizer) == (300, 32, "adam")
 
 
 def test_whole_run_and_report(tmp_path, monkeypatch):
@@ -259,7 +256,7 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     # A fast path that cannot run is reported, and the rest of the figures survive it.
     monkeypatch.setitem(VARIANTS, "broken", {"precision": "no-such-precision"})
     # A variant this machine cannot run is reported as unsupported, not as a failure.
-    monkeypatch.setattr(bench, "bf16_support", lambda device_type: "no bf16 LSTM here (test)")
+    monkeypatch.setattr(suite, "bf16_support", lambda device_type: "no bf16 LSTM here (test)")
     _quiet()
     # cudagraphs on a CPU: dropped with a warning, so the variant runs (eagerly) and is reported.
     paper_data = tmp_path / "paper"
@@ -289,5 +286,5 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
 
 
 def test_bench_metrics_reports_throughput():
-    result = bench.bench_metrics(n_songs=20, n_events=12)
+    result = bench_metrics(n_songs=20, n_events=12)
     assert result["n_songs"] == 20 and result["n_events"] == 12 and result["songs_per_s"] > 0
