@@ -13,6 +13,7 @@ import numpy as np
 from benchmarks.timing import Budget, repeat
 from crnngan.config import PreprocessConfig
 from crnngan.data.midi_io import write_notes
+from crnngan.data.notes import Notes
 from crnngan.data.preprocess import read_midi_songs
 
 
@@ -23,8 +24,8 @@ def write_synthetic_corpus(folder: Path, files: int = 24, notes: int = 400, seed
     for i in range(files):
         gaps = rng.choice([0.0, 0.25, 0.5], size=notes, p=[1 / 3, 1 / 3, 1 / 3])
         path = folder / f"synthetic_{i:03d}.mid"
-        write_notes(path, np.cumsum(gaps), np.full(notes, 0.5), rng.integers(48, 73, notes),
-                    rng.integers(40, 120, notes))
+        write_notes(path, Notes(np.cumsum(gaps), np.full(notes, 0.5), rng.integers(48, 73, notes),
+                                rng.integers(40, 120, notes)))
         paths.append(path)
     return paths
 

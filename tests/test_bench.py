@@ -28,6 +28,7 @@ from benchmarks.timing import Budget
 from benchmarks.training_step import bench_training_step, lstm_flops
 from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
 from crnngan.data.midi_io import write_notes
+from crnngan.data.notes import Notes
 from crnngan.data.representation import feature_width
 from crnngan.models.networks import Discriminator, Generator
 
@@ -128,7 +129,7 @@ def write_scales(folder, files, notes):
     """``files`` MIDI files of ``notes`` distinct tones each (a rising line, one per beat)."""
     paths = [folder / f"scale_{i}.mid" for i in range(files)]
     for path in paths:
-        write_notes(path, np.arange(notes) * 0.5, np.full(notes, 0.4), 48 + np.arange(notes), np.full(notes, 80))
+        write_notes(path, Notes(np.arange(notes) * 0.5, np.full(notes, 0.4), 48 + np.arange(notes), np.full(notes, 80)))
     return paths
 
 

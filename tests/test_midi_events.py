@@ -7,6 +7,7 @@ import pytest
 
 from crnngan.constants import TIME_QUANTUM
 from crnngan.data.midi_io import MidiReadError, read_notes, write_notes
+from crnngan.data.notes import Notes
 from crnngan.data.representation import (events_to_notes, events_to_steps, notes_to_events,
                                     steps_to_events)
 from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, mido_file, raw_midi_file,
@@ -14,8 +15,7 @@ from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, 
 
 
 def events_of(path: Path, **kw) -> np.ndarray:
-    n = read_notes(path, **kw)
-    return notes_to_events(n.onsets, n.ends, n.pitches, n.velocities)
+    return notes_to_events(read_notes(path, **kw).notes)
 
 
 def test_c_major_scale_events(tmp_path):
@@ -46,8 +46,8 @@ def test_two_tracks_and_tempo_change(tmp_path):
 
 def test_drums_excluded_by_default(tmp_path):
     path = drum_file(tmp_path / "drums.mid")
-    notes = read_notes(path)
-    assert notes.pitches.tolist() == [60, 64] and notes.drum_notes == 8
+    content = read_notes(path)
+    assert content.notes.pitches.tolist() == [60, 64] and content.drum_notes == 8
     assert len(read_notes(path, include_drums=True)) == 10
 
 
@@ -81,9 +81,8 @@ def test_midi_events_midi_round_trip(tmp_path):
     """MIDI -> events -> MIDI -> events is identical on the declared time grid."""
     for make in (scale_file, chord_file, tempo_change_file):
         ev1 = events_of(make(tmp_path / f"{make.__name__}.mid"))
-        onsets, lengths, pitches, velocities = events_to_notes(ev1)
         out = tmp_path / f"{make.__name__}_rt.mid"
-        write_notes(out, onsets, lengths, pitches, velocities)
+        write_notes(out, events_to_notes(ev1))
         ev2 = events_of(out)
         np.testing.assert_array_equal(np.rint(ev1[:, :2] / TIME_QUANTUM), np.rint(ev2[:, :2] / TIME_QUANTUM))
         np.testing.assert_array_equal(ev1[:, 2:], ev2[:, 2:])
@@ -91,8 +90,8 @@ def test_midi_events_midi_round_trip(tmp_path):
 
 def test_notes_snap_to_grid_and_dedupe():
     # Same pitch doubled at one onset (two tracks) is one tone; the louder one is kept.
-    ev = notes_to_events(np.array([0.0, 0.0, 0.4]), np.array([0.5, 0.5, 0.4001]),
-                         np.array([60, 60, 62]), np.array([50, 90, 70]))
+    ev = notes_to_events(Notes(np.array([0.0, 0.0, 0.4]), np.array([0.5, 0.5, 0.0001]),
+                               np.array([60, 60, 62]), np.array([50, 90, 70])))
     assert ev[:, 2].tolist() == [60, 62] and ev[0, 3] == 90
     assert ev[1, 1] == pytest.approx(TIME_QUANTUM)  # a too-short tone keeps one quantum
 
@@ -125,9 +124,9 @@ def test_tempo_change_survives_a_restated_tempo_in_another_track(tmp_path):
     path = mido_file(tmp_path / "restated.mid", [[("tempo", 0, 120), ("tempo", 960, 60)],
                                                  [("tempo", 0, 120), ("note", 0, 60), ("note", 960, 62),
                                                   ("note", 1440, 64)]])
-    notes = read_notes(path)
+    notes = read_notes(path).notes
     np.testing.assert_allclose(notes.onsets, [0.0, 1.0, 2.0])  # 1440: 1 s + 480 ticks at 60 BPM
-    np.testing.assert_allclose(notes.ends - notes.onsets, [0.5, 1.0, 1.0])
+    np.testing.assert_allclose(notes.lengths, [0.5, 1.0, 1.0])
 
 
 def test_tempo_changes_in_a_later_track(tmp_path):
@@ -136,7 +135,7 @@ def test_tempo_changes_in_a_later_track(tmp_path):
     path = mido_file(tmp_path / "later.mid", [[("note", 0, 48)],
                                               [("tempo", 480, 60), ("tempo", 1440, 90), ("tempo", 1440, 120),
                                                ("note", 960, 60), ("note", 1920, 62)]])
-    notes = read_notes(path)
+    notes = read_notes(path).notes
     # 960: 480 ticks at 120 (0.5 s) + 480 at 60 (1 s) = 1.5 s; 1920: 0.5 + 960 at 60 (2 s) +
     # 480 at 120 (0.5 s) = 3.0 s; had 90 BPM won the tie, 3.17 s.
     np.testing.assert_allclose(notes.onsets, [0.0, 1.5, 3.0])
@@ -147,25 +146,27 @@ def test_a_tempo_change_is_not_a_duplicate_of_its_one_tempo_twin(tmp_path):
     notes = [("note", t, p) for t, p in ((0, 60), (960, 62), (1920, 64))]
     changed = read_notes(mido_file(tmp_path / "a.mid", [[("tempo", 0, 120), ("tempo", 960, 60)], notes]))
     constant = read_notes(mido_file(tmp_path / "b.mid", [[("tempo", 0, 120)], [("tempo", 0, 120), *notes]]))
-    assert not np.array_equal(changed.onsets, constant.onsets)
+    assert not np.array_equal(changed.notes.onsets, constant.notes.onsets)
 
 
 def test_a_data_byte_above_127_is_read_with_clipping_and_reported(tmp_path):
-    notes = read_notes(raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY))
-    assert notes.repairs == ("clipped-data-bytes",)
+    content = read_notes(raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY))
+    assert content.repairs == ("clipped-data-bytes",)
+    notes = content.notes
     assert notes.pitches.tolist() == [60] and notes.velocities.tolist() == [127]
-    np.testing.assert_allclose([notes.onsets[0], notes.ends[0]], [0.0, 0.5])
+    np.testing.assert_allclose([notes.onsets[0], notes.lengths[0]], [0.0, 0.5])
 
 
 def test_a_malformed_key_signature_is_dropped_and_reported(tmp_path):
-    notes = read_notes(raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE))
-    assert notes.repairs == ("dropped-malformed-meta",)
+    content = read_notes(raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE))
+    assert content.repairs == ("dropped-malformed-meta",)
+    notes = content.notes
     assert notes.pitches.tolist() == [64] and notes.velocities.tolist() == [80]
-    np.testing.assert_allclose([notes.onsets[0], notes.ends[0]], [0.0, 0.5])
+    np.testing.assert_allclose([notes.onsets[0], notes.lengths[0]], [0.0, 0.5])
     # Both faults in one file: both repairs, in the order met.
     both = read_notes(raw_midi_file(tmp_path / "both.mid", BAD_KEY_SIGNATURE[:6] + NOTE_ON_BAD_VELOCITY))
     assert both.repairs == ("dropped-malformed-meta", "clipped-data-bytes")
-    assert both.velocities.tolist() == [127]
+    assert both.notes.velocities.tolist() == [127]
     # A well-formed file needs no repair.
     assert read_notes(scale_file(tmp_path / "scale.mid")).repairs == ()
 

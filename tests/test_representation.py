@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import Notes
 from crnngan.data.representation import (
     Normalizer,
+    events_to_notes,
     events_to_steps,
     exp_time,
     feature_width,
@@ -31,14 +33,14 @@ def test_feature_width():
 
 
 # Two onsets: a C major triad (dt 0 inside the chord), then E4 alone 0.5 s later.
-NOTES = (np.array([0.0, 0.0, 0.0, 0.5]), np.array([1.0, 1.0, 1.0, 0.75]),
-         np.array([60, 64, 67, 64]), np.array([80, 70, 60, 90]))
+NOTES = Notes(np.array([0.0, 0.0, 0.0, 0.5]), np.array([1.0, 1.0, 1.0, 0.75]),
+              np.array([60, 64, 67, 64]), np.array([80, 70, 60, 90]))
 
 
 @pytest.mark.parametrize("k", [1, 3])
 @pytest.mark.parametrize("time_feature, pitch_feature", [("log", "midi"), ("linear", "frequency")])
 def test_transform_inverse_round_trip(k, time_feature, pitch_feature):
-    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    events = notes_to_events(NOTES)
     norm = Normalizer.fit(events, pitch_feature, time_feature)
     steps = events_to_steps(events, k)
     feats = norm.transform(steps, k)
@@ -50,7 +52,7 @@ def test_transform_inverse_round_trip(k, time_feature, pitch_feature):
 
 
 def test_presence_column_for_several_tones_per_step():
-    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    events = notes_to_events(NOTES)
     norm = Normalizer.fit(events)
     feats = norm.transform(events_to_steps(events, 3), 3)  # (2 steps, 14)
     presence = feats[:, 5::4]  # (steps, slots): [dt, onset, (length, pitch, velocity, presence) x 3]
@@ -67,7 +69,7 @@ def test_presence_column_for_several_tones_per_step():
 
 
 def test_decoding_is_bounded_by_the_training_data():
-    events = notes_to_events(NOTES[0], NOTES[0] + NOTES[1], NOTES[2], NOTES[3])
+    events = notes_to_events(NOTES)
     norm = Normalizer.fit(events)
     # [dt, onset, length, pitch, velocity]
     wild = np.array([[100.0, 1.0, 100.0, 0.0, 40.0], [-100.0, 1.0, -100.0, 0.0, -40.0],
@@ -78,3 +80,14 @@ def test_decoding_is_bounded_by_the_training_data():
     assert raw[1, 0] == TIME_QUANTUM and raw[1, 1] == TIME_QUANTUM
     assert (raw[0, 3], raw[1, 3]) == (90.0, 60.0)  # the training velocity range
     assert raw[2, 0] == 0.0  # onset flag below 0.5: a chord member, whatever dt says
+
+
+def test_notes_count_tones_and_unpack_in_one_order():
+    notes = events_to_notes(np.array([[0.0, 0.5, 60, 80], [0.0, 0.25, 64, 70], [0.5, 1.0, 67, 90]]))
+    assert len(notes) == 3
+    onsets, lengths, pitches, velocities = notes
+    assert onsets.tolist() == [0.0, 0.0, 0.5] and lengths.tolist() == [0.5, 0.25, 1.0]
+    assert pitches.tolist() == [60, 64, 67] and velocities.tolist() == [80, 70, 90]
+    # notes -> events -> notes is exact on the grid (lengths of whole quanta)
+    np.testing.assert_array_equal(notes_to_events(notes), [[0.0, 0.5, 60, 80], [0.0, 0.25, 64, 70],
+                                                            [0.5, 1.0, 67, 90]])

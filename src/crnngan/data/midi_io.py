@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from crnngan.constants import MAX_VELOCITY, REFERENCE_BPM, TICKS_PER_BEAT
+from crnngan.data.notes import Notes
 
 MIDI_SUFFIXES = (".mid", ".midi")
 # A delta time beyond this many ticks is a corrupt file, not music (2**28 ticks is the
@@ -33,18 +34,15 @@ class MidiReadError(Exception):
 
 
 @dataclass(frozen=True)
-class Notes:
-    """All tones of one file, in seconds, sorted by (onset, pitch). Arrays have shape (N,)."""
+class MidiContent:
+    """What :func:`read_notes` found in one file."""
 
-    onsets: np.ndarray  # float64 seconds
-    ends: np.ndarray  # float64 seconds
-    pitches: np.ndarray  # int16 MIDI pitch
-    velocities: np.ndarray  # int16 1..127
+    notes: Notes  # every tone sorted by (onset, pitch): float64 seconds, int16 pitches and velocities 1..127
     drum_notes: int = 0  # tones dropped because they were on a drum track
     repairs: tuple[str, ...] = ()  # what a tolerant re-read fixed (see read_notes), () when none
 
     def __len__(self) -> int:
-        return len(self.onsets)
+        return len(self.notes.onsets)
 
 
 def find_midi_files(folder: str | Path) -> list[Path]:
@@ -158,12 +156,12 @@ def _parse(path: str | Path) -> tuple[Any, tuple[str, ...]]:
             repairs.append(repair)
 
 
-def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
+def read_notes(path: str | Path, *, include_drums: bool = False) -> MidiContent:
     """Read every tone of a MIDI file, honouring its tempo map (:func:`merged_tempo_map`).
 
     A file that fails only because a data byte is above 127 or a meta event (such as a key
     signature with 9 sharps) cannot be decoded is read again with that repair, named in
-    ``Notes.repairs``. Raises :class:`MidiReadError` with a reason code (``unreadable``,
+    ``MidiContent.repairs``. Raises :class:`MidiReadError` with a reason code (``unreadable``,
     ``absurd``, ``no-notes``, ``drum-only``) instead of any parser exception.
     """
     try:
@@ -193,18 +191,14 @@ def read_notes(path: str | Path, *, include_drums: bool = False) -> Notes:
     seconds = ticks_to_seconds(arr[:, :2].ravel(), tempo_ticks, tempo_bpm, midi.ticks_per_beat)
     onsets, ends = seconds.reshape(-1, 2).T
     order = np.lexsort((arr[:, 2], onsets))
-    return Notes(
-        onsets=onsets[order],
-        ends=np.maximum(ends[order], onsets[order]),
-        pitches=arr[order, 2].astype(np.int16),
-        velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16),
-        drum_notes=drum_notes,
-        repairs=repairs,
-    )
+    onsets = onsets[order]
+    notes = Notes(onsets=onsets, lengths=np.maximum(ends[order], onsets) - onsets,
+                  pitches=arr[order, 2].astype(np.int16),
+                  velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16))
+    return MidiContent(notes, drum_notes=drum_notes, repairs=repairs)
 
 
-def write_notes(path: str | Path, onsets: np.ndarray, lengths: np.ndarray, pitches: np.ndarray,
-                velocities: np.ndarray, *, program: int = 0) -> None:
+def write_notes(path: str | Path, notes: Notes, *, program: int = 0) -> None:
     """Write tones (seconds, MIDI pitch, velocity) as a one-track MIDI file.
 
     The file uses ``TICKS_PER_BEAT`` at ``REFERENCE_BPM`` so one tick equals
@@ -215,10 +209,10 @@ def write_notes(path: str | Path, onsets: np.ndarray, lengths: np.ndarray, pitch
     import miditoolkit
 
     ticks_per_second = TICKS_PER_BEAT * REFERENCE_BPM / 60.0
-    start = np.rint(np.asarray(onsets, dtype=np.float64) * ticks_per_second).astype(np.int64)
-    dur = np.rint(np.asarray(lengths, dtype=np.float64) * ticks_per_second).astype(np.int64)
-    pitch = np.clip(np.rint(pitches), 0, 127).astype(np.int64)
-    vel = np.clip(np.rint(velocities), 0, MAX_VELOCITY).astype(np.int64)
+    start = np.rint(np.asarray(notes.onsets, dtype=np.float64) * ticks_per_second).astype(np.int64)
+    dur = np.rint(np.asarray(notes.lengths, dtype=np.float64) * ticks_per_second).astype(np.int64)
+    pitch = np.clip(np.rint(notes.pitches), 0, 127).astype(np.int64)
+    vel = np.clip(np.rint(notes.velocities), 0, MAX_VELOCITY).astype(np.int64)
     keep = (vel >= 1) & (dur >= 1) & (start >= 0)
 
     midi = miditoolkit.MidiFile(ticks_per_beat=TICKS_PER_BEAT)

@@ -76,9 +76,9 @@ def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
         return FileResult(path, reason="unreadable", detail=str(exc))
     if len(notes) > cfg.max_notes:
         return FileResult(path, reason="absurd", detail=f"{len(notes)} notes (> {cfg.max_notes})")
-    events = notes_to_events(notes.onsets, notes.ends, notes.pitches, notes.velocities)
+    events = notes_to_events(notes.notes)
     gap = float(events[:, DT].max())
-    end = float(notes.ends.max())
+    end = float((notes.notes.onsets + notes.notes.lengths).max())
     if gap > cfg.max_gap_seconds:
         return FileResult(path, reason="absurd", detail=f"{gap:.0f} s without an onset")
     if end > cfg.max_duration_seconds:

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from crnngan.constants import A4_HZ, A4_PITCH, DT, LENGTH, MAX_VELOCITY, PITCH, TIME_QUANTUM, VELOCITY
+from crnngan.constants import DT, LENGTH, MAX_VELOCITY, PITCH, TIME_QUANTUM, VELOCITY
+from crnngan.data.notes import Notes, frequency_to_pitch, pitch_to_frequency
 
 
 def quantize(seconds: np.ndarray) -> np.ndarray:
@@ -30,18 +31,17 @@ def quantize(seconds: np.ndarray) -> np.ndarray:
     return np.rint(np.asarray(seconds, dtype=np.float64) / TIME_QUANTUM) * TIME_QUANTUM
 
 
-def notes_to_events(onsets: np.ndarray, ends: np.ndarray, pitches: np.ndarray,
-                    velocities: np.ndarray) -> np.ndarray:
+def notes_to_events(notes: Notes) -> np.ndarray:
     """Tones -> events (N, 4) float32, sorted by (onset, pitch).
 
-    Times are quantised; a tone shorter than one quantum is kept with one quantum (it was
-    played); the same pitch struck twice at the same onset (e.g. doubled across tracks) is
-    one tone, keeping the louder/longer. Chord members get dt = 0.
+    Onsets and ends are quantised; a tone shorter than one quantum is kept with one quantum
+    (it was played); the same pitch struck twice at the same onset (e.g. doubled across
+    tracks) is one tone, keeping the louder/longer. Chord members get dt = 0.
     """
-    on = quantize(onsets)
-    length = np.maximum(quantize(ends) - on, TIME_QUANTUM)
-    pitch = np.asarray(pitches, dtype=np.int64)
-    vel = np.asarray(velocities, dtype=np.int64)
+    on = quantize(notes.onsets)
+    length = np.maximum(quantize(np.asarray(notes.onsets, np.float64) + notes.lengths) - on, TIME_QUANTUM)
+    pitch = np.asarray(notes.pitches, dtype=np.int64)
+    vel = np.asarray(notes.velocities, dtype=np.int64)
     # Sort by onset, pitch, then loudest/longest first so np.unique keeps that one.
     order = np.lexsort((-length, -vel, pitch, on))
     on, length, pitch, vel = on[order], length[order], pitch[order], vel[order]
@@ -55,11 +55,11 @@ def notes_to_events(onsets: np.ndarray, ends: np.ndarray, pitches: np.ndarray,
     return events
 
 
-def events_to_notes(events: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Events (N, 4) -> (onsets, lengths, pitches, velocities), onsets from the cumulative dt."""
+def events_to_notes(events: np.ndarray) -> Notes:
+    """Events (N, 4) -> notes, onsets from the cumulative dt."""
     ev = np.asarray(events, dtype=np.float64)
     onsets = np.cumsum(np.maximum(ev[:, DT], 0.0))
-    return onsets, ev[:, LENGTH], ev[:, PITCH], ev[:, VELOCITY]
+    return Notes(onsets, ev[:, LENGTH], ev[:, PITCH], ev[:, VELOCITY])
 
 
 def events_to_steps(events: np.ndarray, tones_per_step: int) -> np.ndarray:
@@ -115,17 +115,6 @@ def segment_starts(n_items: int, length: int, hop: int) -> np.ndarray:
     if n_items < length:
         return np.zeros(0, dtype=np.int64)
     return np.arange(0, n_items - length + 1, hop, dtype=np.int64)
-
-
-def pitch_to_frequency(pitch: np.ndarray) -> np.ndarray:
-    """MIDI pitch -> Hz (equal temperament, A4 = 440 Hz)."""
-    return A4_HZ * 2.0 ** ((np.asarray(pitch, dtype=np.float64) - A4_PITCH) / 12.0)
-
-
-def frequency_to_pitch(freq: np.ndarray) -> np.ndarray:
-    """Hz -> continuous MIDI pitch (no rounding: the metrics decide how to quantise)."""
-    f = np.maximum(np.asarray(freq, dtype=np.float64), 1e-3)
-    return A4_PITCH + 12.0 * np.log2(f / A4_HZ)
 
 
 def feature_width(tones_per_step: int) -> int:
