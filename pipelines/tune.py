@@ -7,7 +7,7 @@
 `run` creates or continues the study of params.yaml's `tune` section until it holds
 `tune.n_trials` COMPLETE + PRUNED trials, with N worker processes on the same storage, and
 writes tune/best_params.yaml and plots. `apply` writes the best values into params.yaml, after
-which `dvc repro` retrains with them. See crnngan.tuning.study for the details.
+which `dvc repro` retrains with them. See the crnngan.tuning package for the details.
 """
 
 import argparse
@@ -18,8 +18,11 @@ from pathlib import Path
 
 from crnngan import tracking
 from crnngan.config import ConfigError, load_params
-from crnngan.tuning.study import (apply_best, best_trial, counted, dashboard_command, parse_tune, quiet_trial_banners,
-                          run_study, shown_storage)
+from crnngan.tuning.apply import apply_best
+from crnngan.tuning.outputs import summary
+from crnngan.tuning.space import parse_tune
+from crnngan.tuning.storage import counted, dashboard_command, shown_storage
+from crnngan.tuning.study import quiet_trial_banners, run_study
 
 log = logging.getLogger("tune")
 
@@ -59,9 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
     quiet_trial_banners()
     study = run_study(params, cfg, args.data, tracking.repo_root(), max(args.workers, 1))
-    best = best_trial(study, cfg)
-    log.info("study %s: %d/%d trials COMPLETE or PRUNED; best: %s", cfg.study_name, counted(study),
-             cfg.n_trials, f"trial {best.number}, {cfg.objective} = {best.values[0]:.4g}" if best else "none")
+    log.info("%s", summary(study, cfg))
     if counted(study) < cfg.n_trials:
         log.warning("study not full yet (timeout or failed trials): run again to continue it")
     return 0

@@ -11,15 +11,19 @@ import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 
-from crnngan.tuning import study as tune
+from crnngan import tracking
 from crnngan.config import ConfigError, parse_params
 from crnngan.data.preprocess import SongSet
-from crnngan.training.modules import NonFiniteLossError
+from crnngan.training.base import NonFiniteLossError
+from crnngan.tuning import objective, space, storage
+from crnngan.tuning.apply import apply_best
+from crnngan.tuning.outputs import best_trial
+from crnngan.tuning.runs import sync_trial_runs
+from crnngan.tuning.study import run_study
+from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_MODEL = {"kind": "gan", "tones_per_step": 1, "hidden_g": 8, "hidden_d": 8, "layers_g": 1,
-              "layers_d": 1, "batch_size": 8, "epochs": 1, "pretrain_epochs": 1, "curriculum_step": 8,
-              "optimizer": "adam", "lr_g": 0.01, "lr_d": 0.01}
+TINY_MODEL = {"layers_g": 1, "layers_d": 1, "batch_size": 8, "curriculum_step": 8, "lr_g": 0.01, "lr_d": 0.01}
 TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"kind": "none"},
              "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8,
              "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
@@ -27,13 +31,10 @@ TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"k
 
 
 def tiny(**tune_overrides):
-    params = parse_params({
-        "preprocess": {"segment_length": 16, "segment_hop": 16, "tones_per_step": [1]},
-        "train": {"accelerator": "cpu", "fixed_noise_samples": 2},
-        "models": {"crnngan": TINY_MODEL},
-        "tune": {**TINY_TUNE, **tune_overrides},
-    })
-    return params, tune.parse_tune(params)
+    raw = tiny_raw({"models": {"crnngan": TINY_MODEL}})
+    raw["tune"] = {**TINY_TUNE, **tune_overrides}  # the whole section: not params.yaml's space as well
+    params = parse_params(raw)
+    return params, space.parse_tune(params)
 
 
 def study_runs(uri: str, study: str = "t") -> tuple[list, list]:
@@ -53,9 +54,9 @@ def by_number(trial_runs: list) -> dict[int, object]:
 
 def test_study_runs_logs_once_per_trial_and_resumes(tmp_path, data_dir, mlflow_tmp):
     params, cfg = tiny(n_trials=2)
-    tune.run_study(params, cfg, data_dir, tmp_path)
+    run_study(params, cfg, data_dir, tmp_path)
     params, cfg = tiny(n_trials=3)  # the same study, asked for one more trial
-    study = tune.run_study(params, cfg, data_dir, tmp_path)
+    study = run_study(params, cfg, data_dir, tmp_path)
 
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 3
     assert (tmp_path / "optuna" / "t.log").exists()
@@ -81,14 +82,14 @@ def test_study_runs_logs_once_per_trial_and_resumes(tmp_path, data_dir, mlflow_t
     assert tags["best_trial"] == str(best.number)
     assert {f"best.{k}": str(v) for k, v in best.params.items()}.items() <= tags.items()
     # make tune-ui: optuna-dashboard reads the same journal file, on 127.0.0.1 only.
-    command = tune.dashboard_command(cfg, tmp_path, 8123)
+    command = storage.dashboard_command(cfg, tmp_path, 8123)
     assert command[1:] == [str(tmp_path / "optuna" / "t.log"), "--host", "127.0.0.1", "--port", "8123"]
     assert Path(command[0]).exists()
 
 
 def test_two_worker_processes_share_the_journal(tmp_path, data_dir, mlflow_tmp):
     params, cfg = tiny(n_trials=4)
-    study = tune.run_study(params, cfg, data_dir, tmp_path, workers=2)
+    study = run_study(params, cfg, data_dir, tmp_path, workers=2)
 
     assert len(study.trials) == 4 and all(t.state == TrialState.COMPLETE for t in study.trials)
     pids = {t.user_attrs["pid"] for t in study.trials}
@@ -108,10 +109,10 @@ def test_failing_trial_is_recorded_and_study_goes_on(tmp_path, data_dir, mlflow_
             raise NonFiniteLossError("d_loss = nan at epoch 0, batch 0")
         return real_fit(*args, **kwargs)
 
-    real_fit = tune.fit
-    monkeypatch.setattr(tune, "fit", flaky_fit)
+    real_fit = objective.fit
+    monkeypatch.setattr(objective, "fit", flaky_fit)
     params, cfg = tiny(n_trials=2)
-    study = tune.run_study(params, cfg, data_dir, tmp_path)
+    study = run_study(params, cfg, data_dir, tmp_path)
 
     states = [t.state for t in study.trials]
     assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]  # failures don't count
@@ -125,9 +126,9 @@ def test_pruning_stops_a_trial_worse_than_the_median(tmp_path, data_dir, mlflow_
     # Stubbed closeness: two trials at 1.0 per epoch, then a third at 5.0. The third survives
     # its warm-up epoch (step 0) and is pruned at step 1, the first one the pruner may judge.
     values = iter([1.0, 1.0, 1.0, 1.0, 5.0, 5.0])
-    monkeypatch.setattr(tune.Closeness, "__call__", lambda self, module, length: next(values))
+    monkeypatch.setattr(objective.Closeness, "__call__", lambda self, module, length: next(values))
     params, cfg = tiny(pruner={"kind": "median", "n_startup_trials": 2, "n_warmup_steps": 1})
-    study = tune.run_study(params, cfg, data_dir, tmp_path)
+    study = run_study(params, cfg, data_dir, tmp_path)
 
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED]
     assert study.trials[2].intermediate_values == {0: 5.0, 1: 5.0}
@@ -137,7 +138,7 @@ def test_pruning_stops_a_trial_worse_than_the_median(tmp_path, data_dir, mlflow_
 
 def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_tmp):
     _, cfg = tiny(stale_after_s=0.0)
-    study = tune.open_study(cfg, tmp_path)
+    study = storage.open_study(cfg, tmp_path)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     started = psutil.Process(dead.pid).create_time()
     dead.wait()
@@ -145,7 +146,7 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
     workers = {"dead": ("here", dead.pid, started), "recycled pid": ("here", me.pid, me.create_time() - 60),
                "alive": ("here", me.pid, me.create_time()), "other host, too old": ("elsewhere", 1, 0.0)}
     client = MlflowClient(mlflow_tmp)
-    exp = tune.tracking.setup("crnngan")
+    exp = tracking.setup("crnngan")
     trials = {}
     for name, (host, pid, pid_started) in workers.items():
         trial = study.ask()
@@ -161,9 +162,9 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
     parent = client.create_run(exp).info.run_id
 
     stale = [trials[n][0] for n in ("dead", "recycled pid", "other host, too old")]
-    assert tune.fail_stale_trials(study, cfg) == stale
-    tune.sync_trial_runs(study, client, exp, parent)
-    tune.sync_trial_runs(study, client, exp, parent)  # a second pass changes nothing
+    assert storage.fail_stale_trials(study, cfg) == stale
+    sync_trial_runs(study, client, exp, parent)
+    sync_trial_runs(study, client, exp, parent)  # a second pass changes nothing
     (made,) = client.search_runs([exp], f"tags.`optuna.trial` = '{unlogged.number}'")
     assert made.info.status == "FAILED" and made.data.tags["mlflow.parentRunId"] == parent
     assert made.data.tags["optuna.state"] == "FAIL" and made.data.tags["optuna.study"] == "t"
@@ -185,7 +186,7 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
     ({"space": {"dropout": {"type": "float", "low": 0.0, "high": 1.5}}}, "tune.space.dropout"),
     ({"space": {"hidden_g": {"type": "float", "low": 4, "high": 8}}}, "tune.space.hidden_g"),
     ({"objective": "accuracy"}, "tune.objective"),
-    ({"model": "crnngan3"}, "tune.model"),
+    ({"model": "gan"}, "tune.model"),
 ])
 def test_bad_tune_section_fails_naming_the_key(overrides, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
@@ -196,11 +197,11 @@ def test_multi_objective_study_runs_without_pruning(tmp_path, data_dir, mlflow_t
     params, cfg = tiny(n_trials=2, objective="val_loss", extra_objectives=["closeness", "train_time_s"],
                        pruner={"kind": "median", "n_startup_trials": 0, "n_warmup_steps": 0})
     assert not cfg.prunes and cfg.study_directions == ["minimize"] * 3
-    study = tune.run_study(params, cfg, data_dir, tmp_path)
+    study = run_study(params, cfg, data_dir, tmp_path)
 
     assert [len(t.values) for t in study.trials] == [3, 3]
     assert all(t.intermediate_values == {} for t in study.trials)  # nothing reported: no pruning
-    best = tune.best_trial(study, cfg)
+    best = best_trial(study, cfg)
     assert best.values[0] == min(t.values[0] for t in study.trials)
     assert "optimization_history.png" in {p.name for p in (tmp_path / "tune").iterdir()}
     with pytest.raises(ConfigError, match="tune.directions"):
@@ -214,7 +215,7 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
     best = tmp_path / "best.yaml"
     best.write_text("models:\n  crnngan:\n    lr_g: 0.00123\n    hidden_g: 96\n    feature_matching: false\n")
 
-    assert tune.apply_best(best, params_yaml) == {"lr_g": 0.00123, "hidden_g": 96, "feature_matching": False}
+    assert apply_best(best, params_yaml) == {"lr_g": 0.00123, "hidden_g": 96, "feature_matching": False}
     old, new = original.splitlines(), params_yaml.read_text().splitlines()
     changed = [(a, b) for a, b in zip(old, new) if a != b]
     assert len(old) == len(new) and len(changed) == 3
@@ -230,23 +231,27 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
 
     best.write_text("models:\n  crnngan:\n    dropout: 1.5\n")
     with pytest.raises(ConfigError, match="dropout"):
-        tune.apply_best(best, params_yaml)
+        apply_best(best, params_yaml)
     assert params_yaml.read_text().splitlines() == new  # nothing written
 
+    def keys(name, *left_out):  # a section's lines after its kind (a model section sets every key)
+        section = {k: v for k, v in tiny_raw()["models"][name].items() if k not in ("kind", *left_out)}
+        return "".join(f"    {line}\n" for line in yaml.safe_dump(section, sort_keys=False).splitlines())
+
     small = tmp_path / "small.yaml"
-    small.write_text("models:  # m\n  crnngan:\n    kind: gan   # k\n  baseline:\n    kind: baseline\n")
+    gan, baseline = keys("crnngan", "label_smoothing"), f"  baseline:\n    kind: baseline\n{keys('baseline')}"
+    small.write_text(f"models:  # m\n  crnngan:\n    kind: gan   # k\n{gan}{baseline}")
     best.write_text("models:\n  crnngan:\n    label_smoothing: 0.1\n")
-    tune.apply_best(best, small)
-    assert small.read_text() == ("models:  # m\n  crnngan:\n    kind: gan   # k\n    label_smoothing: 0.1\n"
-                                 "  baseline:\n    kind: baseline\n")
+    apply_best(best, small)
+    assert small.read_text() == f"models:  # m\n  crnngan:\n    kind: gan   # k\n{gan}    label_smoothing: 0.1\n{baseline}"
 
 
 def test_closeness_never_rewards_near_empty_songs(data_dir):
     # Validation songs: the data_dir fixture's (48 tones each). Near-empty songs (two tones cut
     # from real ones) once looked closest, measured against 2-tone real windows.
     params, cfg = tiny()
-    closeness = tune.Closeness.from_data(data_dir, params, cfg)
+    closeness = objective.Closeness.from_data(data_dir, params, cfg)
     real = SongSet.load(data_dir / "songs.npz").songs(1)
     varied = [s[i:i + 16] for s in real for i in (0, 16)]
     empty = [s[:2] for s in varied]
-    assert closeness.score(empty, 16) == tune.CAP > closeness.score(varied, 16)
+    assert closeness.score(empty, 16) == objective.CAP > closeness.score(varied, 16)
