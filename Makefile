@@ -14,7 +14,7 @@ export PYTHONUNBUFFERED := 1
 # Stage commands in dvc.yaml call `python`: make it the project venv's.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help setup repro paper paper-data seeds seeds-show compare test test-fast bench tune tune-apply tune-ui ui screenshots clean
+.PHONY: help setup repro paper paper-data seeds seeds-show compare test test-fast lint format bench tune tune-apply tune-ui ui screenshots clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -60,6 +60,14 @@ tune-apply: setup  ## copy tune/best_params.yaml into params.yaml (then: make re
 
 tune-ui: setup  ## optuna-dashboard on the study's storage, on http://127.0.0.1:8080 (TUNE_UI_PORT=N)
 	$(PY) pipelines/tune.py ui --port $(TUNE_UI_PORT)
+
+lint: setup  ## ruff: lint and format check of the package, stages, benchmarks and tests (CI runs it)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup  ## ruff: fix what lint can fix and format the code
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: setup  ## measure throughput; writes bench/results.json (ARGS="--quick", "--variants compile,bf16", ...)
 	$(PY) -m benchmarks.bench --out bench/results.json $(ARGS)

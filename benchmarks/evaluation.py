@@ -9,11 +9,11 @@ import numpy as np
 
 from benchmarks.timing import Budget, summarise
 from crnngan.constants import TIME_QUANTUM
-from crnngan.evaluation.statistics import batch_statistics
+from crnngan.evaluation.batch import batch_statistics
 
 
 def bench_metrics(n_songs: int = 1000, n_events: int = 100, seed: int = 0) -> dict[str, float]:
-    """Time :func:`crnngan.evaluation.statistics.batch_statistics` (clean) on random songs; returns songs per second.
+    """Time :func:`crnngan.evaluation.batch.batch_statistics` (clean) on random songs; returns songs per second.
 
     Songs have chords (a third of the onset gaps are 0), pitches 48..72 and velocities
     1..127. Returns ``n_songs``, ``n_events``, ``seconds`` and ``songs_per_s``.

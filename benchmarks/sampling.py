@@ -8,9 +8,9 @@ import torch
 
 from benchmarks.machine import default_device
 from benchmarks.timing import Budget, repeat
-from crnngan.config import ModelConfig
+from crnngan.model_config import ModelConfig
 from crnngan.data.representation import feature_width
-from crnngan.training.modules import create_module
+from crnngan.training.kinds import create_module
 
 
 def bench_sampling(cfg: ModelConfig, count: int, length: int, budget: Budget,

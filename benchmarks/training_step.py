@@ -24,10 +24,11 @@ from torch.utils.data import DataLoader, TensorDataset
 from benchmarks.machine import default_device
 from benchmarks.reference import reference_discriminator, reference_generator
 from benchmarks.timing import Budget, summarise, sync
-from crnngan.config import ModelConfig, TrainConfig
+from crnngan.config import TrainConfig
+from crnngan.model_config import ModelConfig
 from crnngan.data.representation import feature_width
 from crnngan.models.acceleration import accelerate
-from crnngan.training.modules import create_module
+from crnngan.training.kinds import create_module
 
 
 class _StepTimer(pl.Callback):
@@ -78,6 +79,8 @@ def _bench_config(cfg: ModelConfig, phase: str, length: int) -> ModelConfig:
     if cfg.kind == "baseline" and phase != "pretrain":
         raise ValueError("the baseline has only the pretraining (next-event) step")
     # pretrain_epochs decides the phase of epoch 0; curriculum_step = T trains on full windows.
+    if cfg.kind == "baseline":  # no pretraining phase, no freezing: its one step
+        return dataclasses.replace(cfg, curriculum_step=length)
     return dataclasses.replace(cfg, pretrain_epochs=int(phase == "pretrain"), curriculum_step=length,
                                freeze_ratio=0.0)
 

@@ -10,7 +10,7 @@ worker to finish them one after the other; `show` reads every experiment of the 
 commit and its ancestors (``dvc.api.exp_show``; the newest experiment of each seed) and
 prints, per model, each seed's key statistics and collapse flag, then their mean and
 standard deviation over the seeds, then the paper's claims per seed and across them (a claim
-holds across seeds only if every seed agrees; see ``crnngan.evaluation.compare.claims_across_seeds``).
+holds across seeds only if every seed agrees; see ``crnngan.evaluation.claims.claims_across_seeds``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from crnngan.config import MODEL_NAMES
-from crnngan.evaluation.compare import MODEL_LABELS, claims_across_seeds, claims_across_seeds_markdown
+from crnngan.evaluation.claims import claims_across_seeds, claims_across_seeds_markdown
+from crnngan.evaluation.labels import MODEL_LABELS
 
 log = logging.getLogger("seeds")
 # metrics/<model>.json paths shown, with their column labels.

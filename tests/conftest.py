@@ -19,6 +19,15 @@ def _one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+@pytest.fixture
+def tiny_params():
+    """``tiny_params(overrides)``: params.yaml with tiny models and ``overrides`` merged in, as
+    Params (tests/params_fixtures.py, which also serves tests outside fixtures)."""
+    from params_fixtures import tiny_params
+
+    return tiny_params
+
+
 @pytest.fixture(scope="session")
 def _mlflow_template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An empty, fully migrated MLflow SQLite DB, built once: migrating costs ~2.5 s, copying ~0."""

@@ -26,11 +26,13 @@ from benchmarks.sampling import bench_sampling
 from benchmarks.suite import run
 from benchmarks.timing import Budget
 from benchmarks.training_step import bench_training_step, lstm_flops
-from crnngan.config import ModelConfig, PreprocessConfig, TrainConfig
+from crnngan.config import PreprocessConfig, TrainConfig
 from crnngan.data.midi_io import write_notes
 from crnngan.data.notes import Notes
 from crnngan.data.representation import feature_width
+from crnngan.model_config import ModelConfig
 from crnngan.models.networks import Discriminator, Generator
+from params_fixtures import tiny_model, tiny_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
@@ -44,7 +46,7 @@ def positive(x: float) -> bool:
 
 
 def tiny(kind: str = "gan", tones: int = 1) -> ModelConfig:
-    return ModelConfig(kind=kind, tones_per_step=tones, hidden_g=8, hidden_d=6, batch_size=3)
+    return tiny_model("crnngan" if kind == "gan" else kind, tones_per_step=tones, batch_size=3)
 
 
 def check_timing(result: dict, *rates: str) -> None:
@@ -206,7 +208,7 @@ def test_training_step_rejects_an_adversarial_baseline():
 
 
 def test_lstm_flops_counts_cells():
-    cfg = ModelConfig(hidden_g=10, hidden_d=5, layers_g=2, layers_d=2, batch_size=3)
+    cfg = tiny_model(hidden_g=10, hidden_d=5, layers_g=2, layers_d=2, batch_size=3)
     g = 7 * 2 * (2 * 3 * 20 * 40)  # T * layers * 2B(in + H)4H, in = H for G
     assert lstm_flops(cfg, 4, 7, "pretrain") == 3 * g
     d = 7 * 2 * (2 * 6 * (4 + 5) * 20 + 2 * 6 * (10 + 5) * 20)  # 2 directions, 2B, in = F then 2H
@@ -235,7 +237,7 @@ def test_paper_params_are_configs_paper_yaml(tmp_path):
         assert (m.hidden_g, m.hidden_d, m.layers_g, m.layers_d, m.batch_size, m.noise_dim) == (350, 350, 2, 2, 20, 4)
         assert (m.optimizer, m.lr_g, m.lr_d, m.dropout, m.clip_norm) == ("sgd", 0.1, 0.05, 0.5, 5.0)
     params = tmp_path / "params.yaml"
-    params.write_text("models:\n  crnngan: {hidden_g: 64, batch_size: 32, optimizer: adam}\n")
+    params.write_text(yaml.safe_dump(tiny_raw({"models": {"crnngan": {"batch_size": 32, "optimizer": "adam"}}})))
     overlay = tmp_path / "paper.yaml"
     overlay.write_text("models:\n  crnngan: {hidden_g: 300}\n")
     overlaid = paper_params(params, overlay).models["crnngan"]
@@ -243,15 +245,12 @@ def test_paper_params_are_configs_paper_yaml(tmp_path):
 
 
 def test_whole_run_and_report(tmp_path, monkeypatch):
-    tiny_model = {"hidden_g": 8, "hidden_d": 8, "batch_size": 4}
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump({
+    params.write_text(yaml.safe_dump(tiny_raw({
         "data": {"midi_dir": str(tmp_path / "no-corpus")},  # -> the synthetic corpus
         "preprocess": {"segment_length": 8},
-        "train": {"accelerator": "cpu"},
-        "models": {name: tiny_model for name in ("crnngan", "crnngan3", "baseline")},
         "sample": {"count": 2, "length": 8},
-    }))
+    })))
     overlay = tmp_path / "paper.yaml"
     overlay.write_text(yaml.safe_dump({"models": {"crnngan": {"hidden_g": 12, "hidden_d": 12}}}))
     # A fast path that cannot run is reported, and the rest of the figures survive it.

@@ -17,14 +17,15 @@ from mlflow import MlflowClient
 
 from crnngan.config import parse_params
 from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
-from crnngan.tools.overlay import merged
+from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = {"hidden_g": 8, "hidden_d": 8, "layers_g": 1, "layers_d": 1, "batch_size": 4, "curriculum_step": 16}
+TINY = {"layers_g": 1, "curriculum_step": 16}  # over params_fixtures.TINY
+GAN = {**TINY, "layers_d": 1}
 MODELS = {
     # D frozen on every adversarial batch but the first of each epoch (its accuracy is >= 0).
-    "crnngan": {**TINY, "epochs": 1, "pretrain_epochs": 1, "freeze_rule": "accuracy", "freeze_accuracy": 0.0},
-    "crnngan3": {**TINY, "epochs": 1, "pretrain_epochs": 1},
+    "crnngan": {**GAN, "freeze_rule": "accuracy", "freeze_accuracy": 0.0},
+    "crnngan3": GAN,
     "baseline": {**TINY, "epochs": 2},
 }
 
@@ -46,11 +47,7 @@ def ddp_data(tmp_path_factory, random_songs) -> Path:
 
 
 def write_params(path: Path, models: dict) -> Path:
-    raw = merged(yaml.safe_load((REPO / "params.yaml").read_text()), {
-        "preprocess": {"segment_length": 16, "segment_hop": 16},
-        "train": {"accelerator": "cpu", "devices": 2, "strategy": "ddp", "fixed_noise_samples": 2,
-                  "artifacts_every_n_epochs": 1},
-        "models": models})
+    raw = tiny_raw({"train": {"devices": 2, "strategy": "ddp", "artifacts_every_n_epochs": 1}, "models": models})
     parse_params(raw)
     path.write_text(yaml.safe_dump(raw))
     return path

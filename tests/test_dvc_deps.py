@@ -64,7 +64,7 @@ def stages() -> list[tuple[str, dict]]:
 def test_import_scanner_follows_module_and_transitive_imports(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("from crnngan.training.fit import fit\nfrom crnngan.data import midi_io\nimport numpy\n")
-    assert {"crnngan.training.fit", "crnngan.training.modules", "crnngan.models.networks", "crnngan.config",
+    assert {"crnngan.training.fit", "crnngan.training.gan", "crnngan.models.networks", "crnngan.config",
             "crnngan.data.midi_io"} <= package_closure(script)
     assert "crnngan.data" not in package_closure(script)
 

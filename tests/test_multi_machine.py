@@ -26,13 +26,12 @@ from optuna.trial import TrialState
 
 from crnngan.tools import ui
 from crnngan.config import parse_params
-from crnngan.tools.overlay import merged
+from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "pw-7Yq2-not-for-logs"
 USER = "crnngan"
-TINY_MODEL = {"kind": "gan", "tones_per_step": 1, "hidden_g": 8, "hidden_d": 8, "layers_g": 1, "layers_d": 1,
-              "batch_size": 8, "epochs": 1, "pretrain_epochs": 1, "curriculum_step": 8}
+TINY_MODEL = {"layers_g": 1, "layers_d": 1, "batch_size": 8, "curriculum_step": 8}  # over params_fixtures.TINY
 N_TRIALS = 4
 
 pytestmark = pytest.mark.slow  # a database server, an MLflow server and two workers
@@ -91,9 +90,7 @@ def working_copy(folder: Path, storage: str) -> Path:
     """A machine's checkout: the params (study on PostgreSQL, a 1 s heartbeat) and a dvc.yaml
     marking the project root, where the worker keeps its optuna/ and tune/ folders."""
     folder.mkdir()
-    raw = merged(yaml.safe_load((REPO / "params.yaml").read_text()), {
-        "preprocess": {"segment_length": 16, "segment_hop": 16},
-        "train": {"accelerator": "cpu", "fixed_noise_samples": 2},
+    raw = tiny_raw({
         "models": {"crnngan": TINY_MODEL},
         "tune": {"model": "crnngan", "study_name": "across", "n_trials": N_TRIALS, "pruner": {"kind": "none"},
                  "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8, "storage": storage,

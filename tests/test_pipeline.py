@@ -11,15 +11,14 @@ import pytest
 import yaml
 
 from crnngan.config import parse_params
-from crnngan.tools.overlay import merged
+from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
-TINY_MODEL = {"hidden_g": 8, "hidden_d": 8, "batch_size": 8, "epochs": 1, "pretrain_epochs": 1,
-              "curriculum_step": 8}
-TINY = {
+TINY_MODEL = {"batch_size": 8, "curriculum_step": 8}
+TINY = {  # over params_fixtures.TINY
     "corpus": {"composers": ["bach"], "max_works_per_composer": 6, "workers": 1},
-    "preprocess": {"segment_length": 16, "segment_hop": 16, "workers": 1},
-    "train": {"artifacts_every_n_epochs": 1, "fixed_noise_samples": 2},
+    "preprocess": {"workers": 1},
+    "train": {"artifacts_every_n_epochs": 1},
     "models": {m: TINY_MODEL for m in ("crnngan", "crnngan3", "baseline")},
     "sample": {"count": 4, "length": 16},
     "evaluate": {"real_windows": 8, "bootstrap": 50},
@@ -54,7 +53,7 @@ def dvc(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_dvc_repro_tiny(tmp_path, mlflow_tmp):
     repo = tmp_path / "repo"
     copy_repo(repo)
-    params = merged(yaml.safe_load((repo / "params.yaml").read_text()), TINY)
+    params = tiny_raw(TINY)  # params.yaml is the copy's
     parse_params(params)
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
 

@@ -4,21 +4,24 @@ import numpy as np
 import pytest
 import torch
 
-from crnngan.config import ModelConfig, TrainConfig
+from crnngan.config import TrainConfig
 from crnngan.constants import TIME_QUANTUM
 from crnngan.data.midi_io import read_notes
-from crnngan.training.modules import create_module, total_epochs
+from crnngan.training.kinds import create_module, total_epochs
 from crnngan.data.representation import Normalizer, feature_width
 from crnngan.data.songs import load_songs
-from crnngan.training.sampling import sample_to_dir, song_table
+from crnngan.evaluation.batch import song_table
+from crnngan.training.sampling import sample_to_dir
 from crnngan.training.fit import build_trainer, fit
+from params_fixtures import tiny_model
 from test_training import RandomData
 
 
 @pytest.mark.parametrize("tones", [1, 3])
 def test_checkpoint_to_midi(tmp_path, tones):
-    cfg = ModelConfig(tones_per_step=tones, hidden_g=8, hidden_d=8, batch_size=4, epochs=1,
-                      pretrain_epochs=1)
+    # One candidate event per step, and G itself samples (no average of Gs): pinning G's head
+    # below pins the songs.
+    cfg = tiny_model(tones_per_step=tones, hypotheses=1, ema_decay=0.0)
     features = feature_width(tones)
     trainer = build_trainer(TrainConfig(accelerator="cpu"), total_epochs(cfg), tmp_path, seed=0)
     module = create_module(cfg, features, 8, fixed_samples=2)
@@ -41,7 +44,7 @@ def test_checkpoint_to_midi(tmp_path, tones):
     again = load_songs(tmp_path / "out" / "songs.npz")
     assert len(songs) == 3 and all(np.array_equal(a, b) for a, b in zip(songs, again))
     for i in range(3):
-        notes = read_notes(tmp_path / "out" / f"song_{i:03d}.mid")
+        notes = read_notes(tmp_path / "out" / f"song_{i:03d}.mid").notes
         assert len(notes) == 12 * tones
         np.testing.assert_allclose(np.unique(notes.onsets), 0.25 * np.arange(12), atol=TIME_QUANTUM)
         assert sorted(set(notes.pitches.tolist())) == [60, 64, 67][:tones]

@@ -5,7 +5,7 @@ import subprocess
 
 import numpy as np
 
-from crnngan.evaluation.compare import claims_across_seeds
+from crnngan.evaluation.claims import claims_across_seeds
 
 from stage_scripts import load_stage
 

@@ -234,12 +234,12 @@ def test_the_training_logger_logs_metrics_but_leaves_params_to_the_stage(mlflow_
 
 
 def test_a_training_run_describes_itself_in_one_line():
-    from crnngan.config import ModelConfig
     from crnngan.training import stage as train
+    from params_fixtures import tiny_model
 
-    gan = ModelConfig(kind="gan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8)
+    gan = tiny_model("crnngan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8)
     assert train.describe_run("crnngan", gan, 42) == (
         "crnngan: 1 tone(s) per step, 30 pretraining + 20 adversarial epochs, G 2x64 with 8 candidate(s) "
         "per step, seed 42")
-    baseline = ModelConfig(kind="baseline", epochs=50)
+    baseline = tiny_model("baseline", epochs=50)
     assert "50 epochs of next-event regression" in train.describe_run("baseline", baseline, 1)

@@ -1,13 +1,8 @@
-"""Lightning training on tiny random data: smoke, step counts, determinism, resume, NaN, loading."""
+"""Lightning training on tiny random data: smoke, step counts, determinism, NaN, the module's
+behaviour (sampling, EMA, instance noise), logging. Resuming and loading: test_resume.py;
+the fast paths: test_fast_paths.py (both use the helpers here)."""
 
-import dataclasses
 import logging
-import os
-import subprocess
-import sys
-import warnings
-from pathlib import Path
-
 
 import numpy as np
 import pytest
@@ -15,21 +10,19 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from crnngan.models import acceleration
-from crnngan.models.acceleration import accelerate, bf16_support
-from crnngan.config import ConfigError, ModelConfig, TrainConfig, load_params, parse_params
+from crnngan.models.acceleration import accelerate
+from crnngan.config import TrainConfig
 from crnngan.data.datamodule import segment_loader
-from crnngan.models.networks import DEFAULT_PITCH, free_run
-from crnngan.training.modules import (
-    BaselineModule,
-    GANModule,
-    NonFiniteLossError,
-    create_module,
-    total_epochs,
-)
+from crnngan.model_config import ModelConfig
+from crnngan.models.networks import DEFAULT_PITCH
+from crnngan.training.base import NonFiniteLossError
+from crnngan.training.baseline import BaselineModule
+from crnngan.training.gan import GANModule
+from crnngan.training.kinds import create_module, total_epochs
 from crnngan.data.representation import Normalizer, feature_width
 from crnngan.training.sampling import generate_events
-from crnngan.training.fit import build_trainer, completed, fit, load_module, open_run_dir, prepare, save_run_state
+from crnngan.training.fit import build_trainer, fit, prepare
+from params_fixtures import tiny_model
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -52,12 +45,6 @@ class RandomData(pl.LightningDataModule):
 
     def val_dataloader(self):
         return segment_loader(self.val, BATCH, seed=0, shuffle=False)
-
-
-def tiny(kind="gan", **overrides) -> ModelConfig:
-    base = dict(kind=kind, hidden_g=8, hidden_d=8, batch_size=BATCH, epochs=1, pretrain_epochs=1,
-                freeze_ratio=0.0)
-    return ModelConfig(**{**base, **overrides})
 
 
 def num_features(cfg: ModelConfig) -> int:
@@ -90,7 +77,7 @@ class CountBatches(pl.Callback):
 
 @pytest.mark.parametrize("tones", [1, 3])  # C-RNN-GAN and C-RNN-GAN-3
 def test_gan_one_batch_smoke(tmp_path, tones):
-    cfg = tiny(tones_per_step=tones)
+    cfg = tiny_model(tones_per_step=tones)
     trainer, module, start, checkpoint = train(cfg, tmp_path)
     assert isinstance(module, GANModule)
     assert trainer.global_step == 1 + 2  # one pretraining step, then a D and a G step
@@ -101,78 +88,27 @@ def test_gan_one_batch_smoke(tmp_path, tones):
                  "val_d_loss", "val_g_loss_adv", "val_pretrain_loss"):
         assert torch.isfinite(m[name]), name
     assert m["phase"] == 1.0
-    assert m["g_loss"] == m["fm_loss"]  # feature matching is on by default
+    # Feature matching (on in the recipe), anchored by the next-event loss.
+    torch.testing.assert_close(m["g_loss"], m["fm_loss"] + cfg.mle_weight * m["mle_loss"])
     # No validation loss tells a better GAN: only last.ckpt, which sampling uses.
     assert checkpoint.best_model_path.endswith("last.ckpt") and not (tmp_path / "ckpt" / "best.ckpt").exists()
     assert module.generate(2, 5).shape == (2, 5, num_features(cfg))
 
 
 def test_gan_without_feature_matching_optimises_adversarial_loss(tmp_path):
-    trainer, *_ = train(tiny(feature_matching=False, pretrain_epochs=0, optimizer="adam"), tmp_path)
+    trainer, *_ = train(tiny_model(feature_matching=False, mle_weight=0.0, pretrain_epochs=0, optimizer="adam"), tmp_path)
     assert trainer.callback_metrics["g_loss"] == trainer.callback_metrics["g_loss_adv"]
     assert trainer.global_step == 2
 
 
 def test_baseline_one_batch_smoke(tmp_path):
-    cfg = tiny("baseline", epochs=2, l2=0.01, momentum=0.9)
+    cfg = tiny_model("baseline", epochs=2, l2=0.01, momentum=0.9)
     trainer, module, start, _ = train(cfg, tmp_path)
     assert isinstance(module, BaselineModule) and not hasattr(module, "discriminator")
     assert trainer.global_step == 2  # one optimiser step per batch
     assert changed(start, module, "generator.")
     for name in ("train_loss", "val_loss", "lr_g", "epoch_time_s", "sequences_per_s"):
         assert torch.isfinite(trainer.callback_metrics[name]), name
-
-
-# Each fast path against the straightforward one (eager fp32, same device) on the same seed
-# and data: two pretraining and two adversarial batches, then every logged loss and weight.
-# compile / CUDA graphs: the same maths, reordered, so float32 round-off only. bf16-mixed:
-# matmuls in bfloat16 (8 bits of mantissa), so agreement to about 1e-2. The CUDA cases run
-# only where a GPU is (CI has none); `pytest -k fast_paths` on a GPU machine checks them.
-GPU = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-# oneDNN runs bf16 LSTMs only on CPUs with AVX-512: elsewhere the case is skipped, saying why.
-CPU_BF16 = pytest.mark.skipif(bf16_support("cpu") is not None,
-                              reason=f"this CPU cannot run bf16 LSTMs: {bf16_support('cpu')}")
-FAST_PATHS = [
-    pytest.param("cpu", dict(compile=True), 1e-5, id="compile"),
-    # On a CPU: compile alone, after a warning.
-    pytest.param("cpu", dict(compile=True, cuda_graphs=True), 1e-5, id="compile+cudagraphs-on-cpu"),
-    pytest.param("cpu", dict(precision="bf16-mixed"), 3e-2, id="bf16-mixed", marks=CPU_BF16),
-    pytest.param("gpu", dict(compile=True), 1e-4, id="cuda-compile", marks=GPU),
-    pytest.param("gpu", dict(cuda_graphs=True), 1e-4, id="cuda-cudagraphs", marks=GPU),
-    pytest.param("gpu", dict(compile=True, cuda_graphs=True), 1e-4, id="cuda-compile+cudagraphs", marks=GPU),
-    pytest.param("gpu", dict(compile=True, cuda_graphs=True, precision="bf16-mixed"), 3e-2,
-                 id="cuda-compile+cudagraphs+bf16", marks=GPU),
-]
-
-
-@pytest.mark.slow  # Inductor compiles forward and backward of the unroll: ~20 s on a cold cache
-@pytest.mark.parametrize(("accelerator", "fast", "tol"), FAST_PATHS)
-def test_fast_paths_give_the_same_losses(tmp_path, accelerator, fast, tol):
-    cfg = tiny(pretrain_epochs=1, epochs=1)
-    eager = dataclasses.replace(TRAIN, accelerator=accelerator)
-    _, ref, _, _ = train(cfg, tmp_path / "eager", batches=2, steps=4, train_cfg=eager)
-    ref_metrics = dict(ref.trainer.callback_metrics)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _, module, start, _ = train(cfg, tmp_path / "fast", batches=2, steps=4,
-                                    train_cfg=dataclasses.replace(eager, **fast))
-    # The fast path really ran: a compiled or graphed unroll, or bf16 autocast.
-    graphs = fast.get("cuda_graphs", False) and accelerator == "gpu"
-    assert (module.generator.unroll is free_run) != (fast.get("compile", False) or graphs)
-    assert module.trainer.precision == fast.get("precision", "32-true")
-    warned = any("cuda_graphs needs a CUDA device" in str(w.message) for w in caught)
-    assert warned == (fast.get("cuda_graphs", False) and accelerator == "cpu")
-    metrics = module.trainer.callback_metrics
-    names = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "d_acc_real", "val_d_loss", "val_g_loss_adv",
-             "val_pretrain_loss")
-    for name in names:
-        torch.testing.assert_close(metrics[name].float(), ref_metrics[name].float(), atol=tol, rtol=tol,
-                                   msg=lambda m, name=name: f"{name}: {m}")
-    weights = ref.state_dict()
-    for key, value in module.state_dict().items():
-        torch.testing.assert_close(value.float(), weights[key].float(), atol=tol, rtol=tol)
-    # ...and training moved them, so agreeing is not agreeing on the initial weights.
-    assert changed(start, module, "generator.") and changed(start, module, "discriminator.")
 
 
 @pytest.mark.parametrize("rule, freezes", [(dict(freeze_ratio=0.0), 0), (dict(freeze_ratio=1.0), 2),
@@ -182,7 +118,7 @@ def test_step_counts_follow_phases_and_freezing(tmp_path, rule, freezes):
     # Ratio 1 freezes whichever player has the lower loss from the second batch on, and an
     # accuracy threshold of 0 freezes D from the second batch on: 2 of the 3 adversarial
     # batches skip one of the two steps. A threshold above 1 never freezes.
-    trainer, *_ = train(tiny(**rule), tmp_path, batches=3)
+    trainer, *_ = train(tiny_model(**rule), tmp_path, batches=3)
     assert trainer.global_step == 3 + 2 * 3 - freezes
     m = trainer.callback_metrics
     assert (m["freeze_d"] + m["freeze_g"]).item() == pytest.approx(freezes / 3)
@@ -191,7 +127,7 @@ def test_step_counts_follow_phases_and_freezing(tmp_path, rule, freezes):
 
 
 def test_pretraining_curriculum_grows_window(tmp_path):
-    cfg = tiny(pretrain_epochs=2, epochs=0, curriculum_step=4)
+    cfg = tiny_model(pretrain_epochs=2, epochs=0, curriculum_step=4)
     trainer, *_ = train(cfg, tmp_path, batches=2, steps=16)
     assert trainer.global_step == 2 * 2
     m = trainer.callback_metrics
@@ -200,76 +136,16 @@ def test_pretraining_curriculum_grows_window(tmp_path):
 
 
 def test_same_seed_same_weights_different_seed_different(tmp_path):
-    cfg = tiny()
+    cfg = tiny_model()
     weights = [train(cfg, tmp_path / f"run{i}", seed=seed, batches=2)[1].state_dict()
                for i, seed in enumerate((7, 7, 8))]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
 
 
-def test_resume_continues_from_last_checkpoint(tmp_path):
-    first, *_ = train(tiny(pretrain_epochs=1, epochs=1), tmp_path, batches=2)
-    assert (first.current_epoch, first.global_step) == (2, 2 + 4)
-
-    longer = tiny(pretrain_epochs=1, epochs=2)  # more epochs extend the same run
-    counter = CountBatches()
-    second, *_ = train(longer, tmp_path, batches=2, callbacks=[counter])
-    assert counter.batches == 2  # only the third epoch ran
-    assert (second.current_epoch, second.global_step) == (3, 2 + 4 + 4)
-    assert second.callback_metrics["phase"] == 1.0
-
-    done = CountBatches()
-    third, *_ = train(longer, tmp_path, batches=2, callbacks=[done])
-    assert done.batches == 0 and third.global_step == 10  # a finished run is not retrained
-
-
-def test_resumed_run_equals_uninterrupted(tmp_path):
-    # Stopped after 2 of 3 epochs and resumed, a run ends with the very weights of one that
-    # never stopped: the RNG (noise, dropout) and the shuffling continue where they were.
-    cfg = tiny(pretrain_epochs=1, epochs=2)
-    _, whole, _, _ = train(cfg, tmp_path / "whole", batches=3)
-    stopped, *_ = train(cfg, tmp_path / "resumed", batches=3, max_epochs=2)
-    assert stopped.current_epoch == 2
-    resumed, module, _, _ = train(cfg, tmp_path / "resumed", batches=3)
-    assert resumed.current_epoch == 3
-    expected = whole.state_dict()
-    assert all(torch.equal(v, expected[k]) for k, v in module.state_dict().items())
-
-
-def test_last_checkpoint_is_every_epoch_even_without_improvement(tmp_path):
-    # lr 0: the monitored validation loss never improves after epoch 0, yet last.ckpt must
-    # follow every epoch (Lightning 2.6's save_last alone would stop at epoch 0).
-    train(tiny("baseline", epochs=3, lr_g=0.0), tmp_path)
-    saved = torch.load(tmp_path / "ckpt" / "last.ckpt", weights_only=True)
-    best = torch.load(tmp_path / "ckpt" / "best.ckpt", weights_only=True)
-    assert (saved["epoch"], best["epoch"]) == (2, 0)
-
-
-class StopAfterFirstEpoch(pl.Callback):
-    """What Lightning does on SIGTERM: ask the loop to stop, then return normally."""
-
-    def on_train_epoch_end(self, trainer, pl_module):
-        trainer.should_stop = True
-
-
-def test_interrupted_fit_is_not_completed(tmp_path):
-    stopped, *_ = train(tiny(epochs=2), tmp_path / "a", callbacks=[StopAfterFirstEpoch()])
-    assert stopped.current_epoch == 1 < stopped.max_epochs and not completed(stopped)
-    finished, *_ = train(tiny(epochs=2), tmp_path / "b")
-    assert completed(finished)
-
-
-def test_resume_refuses_other_settings(tmp_path):
-    train(tiny(), tmp_path)
-    with pytest.raises(ValueError, match=r"other settings \(model.lr_g\)"):
-        train(tiny(lr_g=0.5), tmp_path)
-    with pytest.raises(ValueError, match="holds a GANModule, not a BaselineModule"):
-        train(tiny("baseline"), tmp_path)
-
-
 @pytest.mark.parametrize(
     "cfg, loss",
-    [(tiny(), "pretrain_loss"), (tiny(pretrain_epochs=0), "d_loss"), (tiny("baseline"), "train_loss")],
+    [(tiny_model(), "pretrain_loss"), (tiny_model(pretrain_epochs=0), "d_loss"), (tiny_model("baseline"), "train_loss")],
 )
 def test_nan_raises_before_any_update(tmp_path, cfg, loss):
     with pytest.raises(NonFiniteLossError, match=rf"{loss} = nan at epoch 0, batch 0"):
@@ -281,27 +157,9 @@ def test_nan_raises_before_any_update(tmp_path, cfg, loss):
     assert trainer.global_step == 0
 
 
-@pytest.mark.parametrize("kind", ["gan", "baseline"])
-def test_load_module_round_trip(tmp_path, kind):
-    # With the recipe's head and inputs: 3 candidate events, pitch classes on a data scale.
-    cfg = tiny(kind, tones_per_step=3, hypotheses=3, pitch_classes=True)
-    _, module, _, checkpoint = train(cfg, tmp_path, pitch=("midi", 64.0, 9.0))
-    for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
-        loaded = load_module(path)
-        assert type(loaded) is type(module)
-        assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 14,
-                                  "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0,
-                                  "pitch": ("midi", 64.0, 9.0)}
-        assert loaded.pitch == ("midi", 64.0, 9.0) == loaded.generator.pitch
-        state = module.state_dict()
-        assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())
-        torch.testing.assert_close(loaded.generate(2, 6, seed=5), module.generate(2, 6, seed=5))
-        torch.testing.assert_close(loaded.generate_fixed(), module.generate_fixed())
-
-
 @pytest.mark.parametrize("sample_dropout", [False, True])
 def test_generate_is_seeded_and_leaves_mode_and_rng_alone(sample_dropout):
-    module = create_module(tiny(sample_dropout=sample_dropout), 5, STEPS, fixed_samples=3)
+    module = create_module(tiny_model(dropout=0.5, sample_dropout=sample_dropout), 5, STEPS, fixed_samples=3)
     module.train()
     rng = torch.get_rng_state()
     a, b, c = (module.generate(2, 5, seed=s) for s in (1, 1, 2))
@@ -320,79 +178,21 @@ def test_generate_is_seeded_and_leaves_mode_and_rng_alone(sample_dropout):
 
 def test_module_rejects_inconsistent_arguments():
     with pytest.raises(ValueError, match="num_features"):
-        GANModule(dataclasses.asdict(tiny(tones_per_step=3)), 4, STEPS)
-    with pytest.raises(ConfigError, match="model.hiden_g"):
-        BaselineModule({**dataclasses.asdict(tiny()), "hiden_g": 8}, 5, STEPS)
+        GANModule(tiny_model(tones_per_step=3), 4, STEPS)
     with pytest.raises(ValueError, match="optimizer"):
-        GANModule(dataclasses.asdict(tiny(optimizer="rmsprop")), 5, STEPS)
+        GANModule(tiny_model(optimizer="rmsprop"), 5, STEPS)
     with pytest.raises(ValueError, match="freeze ratio"):
-        GANModule(dataclasses.asdict(tiny(freeze_ratio=1.5)), 5, STEPS)
-
-
-@pytest.mark.parametrize(("switches", "compiled"), [
-    ({}, False), ({"compile": True}, True), ({"cuda_graphs": True}, False),  # no CUDA here: eager
-])
-def test_prepare_applies_the_unroll_switches(tmp_path, data_dir, switches, compiled):
-    params = parse_params({"train": {"accelerator": "cpu", **switches},
-                           "preprocess": {"tones_per_step": [1], "segment_length": 16},
-                           "models": {"crnngan": {"hidden_g": 8, "hidden_d": 8}}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        _, module, _ = prepare(params, "crnngan", data_dir, tmp_path)
-    assert (module.generator.unroll is not free_run) == compiled
-    assert any("cuda_graphs" in str(w.message) for w in caught) == ("cuda_graphs" in switches)
-
-
-def test_bf16_on_a_device_without_it_fails_fast_naming_the_key(tmp_path, data_dir, monkeypatch):
-    monkeypatch.setattr(acceleration, "bf16_support", lambda device_type: "no bf16 LSTM (test)")
-    params = parse_params({"train": {"accelerator": "cpu", "precision": "bf16-mixed"},
-                           "preprocess": {"tones_per_step": [1], "segment_length": 16},
-                           "models": {"crnngan": {"hidden_g": 8, "hidden_d": 8}}})
-    with pytest.raises(ConfigError, match=r"train\.precision: bf16-mixed is not supported on this cpu "
-                                          r"\(no bf16 LSTM \(test\)\)"):
-        prepare(params, "crnngan", data_dir, tmp_path)
-    acceleration.check_precision("32-true", "cpu")  # full precision never asks
-
-
-def test_bf16_probe_sees_a_cpu_without_avx512():
-    # ONEDNN_MAX_CPU_ISA=AVX2 makes oneDNN behave as on an AVX2-only CPU, where a bf16 LSTM
-    # cannot be built (the failure CI met on such a machine). A fresh process: the ISA cap
-    # is read once, when oneDNN starts.
-    code = ("from crnngan.models.acceleration import bf16_support; r = bf16_support('cpu'); "
-            "print(r); assert r is not None and 'primitive descriptor' in r")
-    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "ONEDNN_MAX_CPU_ISA": "AVX2"},
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_run_dir_resumes_only_an_unfinished_run_of_the_same_fingerprint(tmp_path):
-    out = tmp_path / "models" / "m"
-    assert open_run_dir(out, "fp1") == {"fingerprint": "fp1"} and out.is_dir()
-    save_run_state(out, {"fingerprint": "fp1", "run_id": "r1"})
-    (out / "last.ckpt").write_text("weights")
-    # Interrupted (never marked completed), same settings: resume, same MLflow run.
-    assert open_run_dir(out, "fp1") == {"fingerprint": "fp1", "run_id": "r1"}
-    assert (out / "last.ckpt").exists()
-    # Other settings: afresh.
-    assert open_run_dir(out, "fp2") == {"fingerprint": "fp2"} and not (out / "last.ckpt").exists()
-    # Finished, then forced to run again (dvc repro -f): afresh too, in a new run.
-    (out / "last.ckpt").write_text("weights")
-    save_run_state(out, {"fingerprint": "fp2", "run_id": "r2", "completed": True})
-    assert open_run_dir(out, "fp2") == {"fingerprint": "fp2"} and not (out / "last.ckpt").exists()
+        GANModule(tiny_model(freeze_ratio=1.5), 5, STEPS)
 
 
 @pytest.mark.slow  # ~10 s: a few epochs of a small GAN on the synthetic corpus
-def test_gan_samples_differ_from_each_other(tmp_path, data_dir):
+def test_gan_samples_differ_from_each_other(tmp_path, data_dir, tiny_params):
     # The default recipe's GAN settings on songs drawn from eight pitches: every sample must
     # be its own sequence, playing several pitches. Paired feature matching with eval-mode
     # sampling gave one sequence for nearly every z, and one regression output (hypotheses 1)
     # still ended on one held pitch: this test failed on both.
-    recipe = load_params(Path(__file__).resolve().parents[1] / "params.yaml").models["crnngan"]
-    cfg = dataclasses.replace(recipe, hidden_g=16, hidden_d=16, batch_size=4, pretrain_epochs=6,
-                              epochs=3, curriculum_step=16)
-    params = parse_params({"train": {"accelerator": "cpu"},
-                           "preprocess": {"tones_per_step": [1], "segment_length": 16},
-                           "models": {"crnngan": dataclasses.asdict(cfg)}})
+    params = tiny_params({"models": {"crnngan": {"hidden_g": 16, "hidden_d": 16, "pretrain_epochs": 6, "epochs": 3,
+                                                 "curriculum_step": 16}}})
     dm, module, trainer = prepare(params, "crnngan", data_dir, tmp_path)
     trainer.enable_progress_bar = False
     fit(module, dm, trainer, tmp_path / "ckpt")
@@ -406,7 +206,7 @@ def test_gan_samples_differ_from_each_other(tmp_path, data_dir):
 def test_the_game_starts_with_fresh_adam_moments_for_g(tmp_path):
     # 2 pretraining batches, then 2 adversarial ones: G's Adam state restarts at the phase
     # boundary, so its step count is the adversarial steps only; D's counts its own.
-    cfg = tiny(pretrain_epochs=1, epochs=1, optimizer="adam")
+    cfg = tiny_model(pretrain_epochs=1, epochs=1, optimizer="adam")
     _, module, _, _ = train(cfg, tmp_path, batches=2)
     opt_g, opt_d = module.trainer.optimizers
     steps = {int(state["step"]) for state in opt_g.state.values()}
@@ -417,14 +217,14 @@ def test_the_game_starts_with_fresh_adam_moments_for_g(tmp_path):
 def test_instance_noise_falls_linearly_over_the_adversarial_epochs(tmp_path):
     # 1 pretraining epoch, then 2 adversarial ones: the std is 0.4 in the first adversarial
     # epoch and 0.4 * (1 - 1/2) = 0.2 in the last (what the epoch metric shows at the end).
-    trainer, module, _, _ = train(tiny(instance_noise=0.4, pretrain_epochs=1, epochs=2), tmp_path)
+    trainer, module, _, _ = train(tiny_model(instance_noise=0.4, pretrain_epochs=1, epochs=2), tmp_path)
     assert trainer.callback_metrics["instance_noise"].item() == pytest.approx(0.2)
     module.eval()
     assert module._instance_noise() == 0.0  # never outside training
 
 
 def test_ema_starts_at_g_then_averages_and_samples():
-    module = create_module(tiny(ema_decay=0.75), 5, STEPS, fixed_samples=2)
+    module = create_module(tiny_model(ema_decay=0.75), 5, STEPS, fixed_samples=2)
     g, avg = module.generator, module.generator_ema
     assert module.sampler() is g  # before the game: G itself
     first = [p.detach().clone() for p in g.parameters()]
@@ -447,7 +247,7 @@ def test_ema_starts_at_g_then_averages_and_samples():
 
 def test_a_log_file_gets_one_line_per_epoch(tmp_path, caplog):
     # pytest captures stderr, as a log file would: no bar, an epoch line per epoch instead.
-    cfg = tiny(pretrain_epochs=1, epochs=1)
+    cfg = tiny_model(pretrain_epochs=1, epochs=1)
     with caplog.at_level(logging.INFO, logger="train"):
         train(cfg, tmp_path, pretrain_epochs=1)
     lines = [r.getMessage() for r in caplog.records if r.name == "train" and r.getMessage().startswith("epoch ")]
@@ -472,7 +272,7 @@ def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):
             pass
 
     recorder = Recorder()
-    cfg = tiny(pretrain_epochs=1, epochs=2)
+    cfg = tiny_model(pretrain_epochs=1, epochs=2)
     trainer = build_trainer(TRAIN, total_epochs(cfg), tmp_path, logger=recorder, seed=0, pretrain_epochs=1)
     module = create_module(cfg, num_features(cfg), STEPS, fixed_samples=3)
     data = torch.randn(3 * BATCH, STEPS, num_features(cfg))  # 3 batches an epoch
@@ -481,14 +281,3 @@ def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):
     steps = {step for step, _ in recorder.calls}
     assert steps == {0, 1, 2}  # epochs, not batches (3 an epoch)
     assert any("val_d_loss" in names for _, names in recorder.calls) and not any("step" in n for _, n in recorder.calls)
-
-
-def test_train_devices_take_a_count_or_auto_and_bad_values_name_the_key():
-    assert parse_params({"train": {"devices": 2, "strategy": "ddp"}}).train.devices == 2  # -S train.devices=2
-    assert parse_params({"train": {"devices": "auto"}}).train.devices == "auto"
-    with pytest.raises(ConfigError, match=r"train\.devices: expected str \| int, got 1\.5"):
-        parse_params({"train": {"devices": 1.5}})
-    with pytest.raises(ConfigError, match=r"train\.devices: expected str \| int, got True"):
-        parse_params({"train": {"devices": True}})
-    with pytest.raises(ConfigError, match=r"train\.strategy: expected one of auto, ddp, got 'fsdp'"):
-        parse_params({"train": {"strategy": "fsdp"}})

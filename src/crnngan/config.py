@@ -3,7 +3,8 @@
 ``params.yaml`` is the single source of hyperparameters. Each top-level section maps onto
 one frozen dataclass below; :func:`load_params` builds them and fails fast, naming the
 offending key, on unknown keys, missing keys and values of the wrong type. Stage scripts
-read only the sections they list in ``dvc.yaml``.
+read only the sections they list in ``dvc.yaml``. The dataclasses' defaults are
+params.yaml's values; a model section has none and must set every key its kind reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
+
+from crnngan.model_config import MODEL_KINDS, GANConfig, ModelConfig
 
 # Kept here, not imported from crnngan.models.losses, so that reading params never imports torch.
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
@@ -62,7 +65,7 @@ class PreprocessConfig:
     pitch_feature: str = "midi"  # model input: MIDI number (log-frequency); the paper: "frequency" (Hz)
     time_feature: str = "log"  # dt and length as log1p(t / quantum); the paper: "linear" (raw ticks)
     tones_per_step: tuple[int, ...] = (1, 3)  # write segments for these step layouts
-    workers: int = 0  # 0 = one per core
+    workers: int = 1  # processes; 0 = one per core
 
 
 @dataclass(frozen=True)
@@ -84,68 +87,10 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
-    """One model's architecture and optimisation (a section under ``models``).
-
-    ``kind`` is ``gan`` for C-RNN-GAN / C-RNN-GAN-3 and ``baseline`` for the RNN baseline.
-    """
-
-    kind: str = "gan"
-    tones_per_step: int = 1
-    hidden_g: int = 350
-    hidden_d: int = 350
-    layers_g: int = 2
-    layers_d: int = 2
-    noise_dim: int = 4
-    # Candidate events G's head proposes per step, one drawn (1: the paper's single regression output)
-    hypotheses: int = 1
-    # Networks also see each tone's place on the circle of fifths (False: the paper's raw pitch only)
-    pitch_classes: bool = False
-    dropout: float = 0.5
-    batch_size: int = 20
-    epochs: int = 10
-    pretrain_epochs: int = 6
-    curriculum_step: int = 4  # pretraining length = min(step * (epoch + 1), segment_length)
-    optimizer: str = "sgd"
-    lr_g: float = 0.1
-    lr_d: float = 0.05
-    lr_pretrain: float = 0.0  # G's rate while pretraining (GAN only); 0 = lr_g, as in the paper
-    momentum: float = 0.0
-    l2: float = 0.0
-    clip_norm: float = 5.0
-    feature_matching: bool = True
-    # batch_mean: Salimans et al.'s ||E R(x) - E R(G(z))||^2; batch_moments: the same plus the
-    # batch std; paired: the paper's printed formula and the original code, whose optimum is
-    # one sequence for every z (losses.feature_matching_loss)
-    feature_matching_form: str = "paired"
-    freeze_rule: str = "loss"  # loss: the paper's ratio rule; accuracy: D frozen while d_acc >= freeze_accuracy
-    freeze_ratio: float = 0.7  # freeze a player whose loss < ratio * the other's; 0 = never
-    freeze_accuracy: float = 0.95  # freeze_rule accuracy only; > 1 = never
-    # D's loss sums a real and a fake term, G's has one: at equilibrium d = 2 log 2, g = log 2,
-    # so comparing totals would freeze G whenever D is merely at chance. 0.5 compares per-term
-    # losses; 1.0 compares the totals literally.
-    freeze_d_scale: float = 0.5
-    label_smoothing: float = 0.0
-    # Dropout on D's input features. The original code: its dropout (0.5), real and fake alike.
-    dropout_d_input: float = 0.5
-    # Std of Gaussian noise added to what D sees (real and fake), annealed linearly to 0 over
-    # the adversarial epochs (instance noise, Sonderby et al. 2017); the paper: 0.
-    instance_noise: float = 0.0
-    # Weight of the teacher-forced next-event loss added to G's adversarial loss, which keeps
-    # the structure pretraining learned while the game adds variety; the paper: 0.
-    mle_weight: float = 0.0
-    # Sample with G's dropout active, as the original code did (its only source of variety
-    # for the MSE baseline); False samples deterministically given z.
-    # Sample from an average of G's weights over the game, decay per G step (0: the paper's last G)
-    ema_decay: float = 0.0
-    sample_dropout: bool = True
-
-
-@dataclass(frozen=True)
 class SampleConfig:
     """Stage ``sample``: how many songs of which length each trained model writes."""
 
-    count: int = 32
+    count: int = 64
     length: int = 100
     seed: int = 1234
 
@@ -183,13 +128,15 @@ class Params:
     sample: SampleConfig = field(default_factory=SampleConfig)
     evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
     mlflow: MlflowConfig = field(default_factory=MlflowConfig)
-    # The Optuna section is validated by crnngan.tuning.study, which owns its schema.
+    # The Optuna section is validated by crnngan.tuning.space, which owns its schema.
     tune: dict[str, Any] = field(default_factory=dict)
 
 
 def _coerce(value: Any, tp: Any, key: str) -> Any:
     """Check ``value`` against the annotation ``tp`` and convert it (lists -> tuples)."""
     origin = typing.get_origin(tp)
+    if tp is ModelConfig:
+        return build_model(value, key)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
             raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
@@ -213,19 +160,71 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     return value
 
 
+def _keys(cls: type) -> list[str]:
+    """The keys a params mapping gives dataclass ``cls`` (its fields but ``kind``)."""
+    return [f.name for f in dataclasses.fields(cls) if f.init]
+
+
 def build(cls: type, mapping: Mapping[str, Any], prefix: str = "") -> Any:
-    """Build dataclass ``cls`` from ``mapping``; unknown keys and wrong types raise."""
+    """Build dataclass ``cls`` from ``mapping``; unknown keys, missing keys and wrong types raise."""
     hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
+    names = set(_keys(cls))
+    where = f"{prefix}." if prefix else ""
     unknown = sorted(set(mapping) - names)
     if unknown:
-        where = f"{prefix}." if prefix else ""
         raise ConfigError(f"unknown key {where}{unknown[0]} (allowed: {', '.join(sorted(names))})")
+    missing = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in mapping
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        raise ConfigError(f"missing key {where}{missing[0]}")
     kwargs = {
         name: _coerce(value, hints[name], f"{prefix}.{name}" if prefix else name)
         for name, value in mapping.items()
     }
     return cls(**kwargs)
+
+
+def build_model(mapping: Mapping[str, Any], prefix: str = "model") -> ModelConfig:
+    """The config of one ``models.<name>`` section, of the class its ``kind`` names. A key that
+    kind does not read (a GAN key such as ``lr_d`` in a baseline section) raises, naming it."""
+    if not isinstance(mapping, Mapping):
+        raise ConfigError(f"{prefix}: expected a mapping, got {type(mapping).__name__}")
+    kind = mapping.get("kind")
+    if kind not in MODEL_KINDS:
+        raise ConfigError(f"{prefix}.kind: expected 'gan' or 'baseline', got {kind!r}")
+    cls = MODEL_KINDS[kind]
+    keys = {k: v for k, v in mapping.items() if k != "kind"}
+    for key in keys:
+        if key not in _keys(cls) and any(key in _keys(other) for other in MODEL_KINDS.values()):
+            raise ConfigError(f"{prefix}.{key}: a kind {kind} model does not read it "
+                              f"(allowed: {', '.join(sorted(_keys(cls)))})")
+    return build(cls, keys, prefix)
+
+
+def _check_model(m: ModelConfig, where: str) -> None:
+    """Value checks of one model section (``where``: models.<name>)."""
+    gan = isinstance(m, GANConfig)
+    if m.optimizer not in ("sgd", "adam"):
+        raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
+    for key in ("tones_per_step", "hidden_g", "layers_g", "noise_dim", "hypotheses", "batch_size",
+                "curriculum_step", *(("hidden_d", "layers_d") if gan else ())):
+        if getattr(m, key) < 1:
+            raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
+    for key in ("dropout", *(("dropout_d_input", "ema_decay") if gan else ())):
+        if not 0.0 <= getattr(m, key) < 1.0:
+            raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
+    if m.epochs < 0 or gan and m.pretrain_epochs < 0:
+        raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
+    if not gan:
+        return
+    if m.feature_matching_form not in FM_FORMS:
+        raise ConfigError(f"{where}.feature_matching_form: expected one of {', '.join(FM_FORMS)}, "
+                          f"got {m.feature_matching_form!r}")
+    if m.freeze_rule not in ("loss", "accuracy"):
+        raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
+    for key in ("mle_weight", "lr_pretrain", "instance_noise"):
+        if getattr(m, key) < 0:
+            raise ConfigError(f"{where}.{key}: must be >= 0, got {getattr(m, key)}")
 
 
 def _check(params: Params) -> None:
@@ -234,31 +233,7 @@ def _check(params: Params) -> None:
         if name not in MODEL_NAMES:
             raise ConfigError(f"unknown key models.{name} (allowed: {', '.join(MODEL_NAMES)})")
     for name, m in params.models.items():
-        where = f"models.{name}"
-        if m.kind not in ("gan", "baseline"):
-            raise ConfigError(f"{where}.kind: expected 'gan' or 'baseline', got {m.kind!r}")
-        if m.optimizer not in ("sgd", "adam"):
-            raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
-        for key in ("tones_per_step", "hidden_g", "hidden_d", "layers_g", "layers_d", "noise_dim", "hypotheses",
-                    "batch_size", "curriculum_step"):
-            if getattr(m, key) < 1:
-                raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
-        for key in ("dropout", "dropout_d_input", "ema_decay"):
-            if not 0.0 <= getattr(m, key) < 1.0:
-                raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
-        if m.feature_matching_form not in FM_FORMS:
-            raise ConfigError(f"{where}.feature_matching_form: expected one of {', '.join(FM_FORMS)}, "
-                              f"got {m.feature_matching_form!r}")
-        if m.freeze_rule not in ("loss", "accuracy"):
-            raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
-        if m.mle_weight < 0:
-            raise ConfigError(f"{where}.mle_weight: must be >= 0, got {m.mle_weight}")
-        if m.lr_pretrain < 0:
-            raise ConfigError(f"{where}.lr_pretrain: must be >= 0, got {m.lr_pretrain}")
-        if m.instance_noise < 0:
-            raise ConfigError(f"{where}.instance_noise: must be >= 0, got {m.instance_noise}")
-        if m.epochs < 0 or m.pretrain_epochs < 0:
-            raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
+        _check_model(m, f"models.{name}")
     if params.train.strategy not in STRATEGIES:
         raise ConfigError(f"train.strategy: expected one of {', '.join(STRATEGIES)}, got {params.train.strategy!r}")
     p = params.preprocess

@@ -80,4 +80,10 @@ class SampleDir:
         return Path(self.root) / "songs.npz"
 
     def midi(self, index: int) -> Path:
-        return Path(self.root) / f"song_{index:03d}.mid"
+        return midi_file(Path(self.root), index)
+
+
+def midi_file(folder: Path, index: int, prefix: str = "song") -> Path:
+    """``<folder>/<prefix>_<index>.mid``: the sample stage's songs, the training callback's
+    fixed-noise samples (prefix "fixed")."""
+    return folder / f"{prefix}_{index:03d}.mid"

@@ -3,7 +3,7 @@
 A song is given as equal-length arrays sorted by onset: ``onsets`` and ``lengths`` in
 seconds, ``pitches`` as MIDI numbers (floats allowed) and ``velocities`` (0..127). Every row
 is a sounding tone: drop silent events (velocity 0) first, or mask them in
-:func:`batch_statistics`.
+:func:`crnngan.evaluation.batch.batch_statistics` (the same statistics, vectorised over songs).
 
 Two semantics:
 
@@ -34,7 +34,7 @@ from numpy.typing import ArrayLike
 from crnngan.constants import A4_HZ, A4_PITCH, TIME_QUANTUM
 
 PolyphonyVariant = Literal["paper", "head"]
-# song_statistics / batch_statistics: False = clean, True = "paper", or a variant name.
+# song_statistics / batch.batch_statistics: False = clean, True = "paper", or a variant name.
 Legacy = bool | PolyphonyVariant
 
 PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -71,7 +71,7 @@ def _membership(legacy: bool) -> np.ndarray:
     return (offset >= 0) & table[steps, np.clip(offset, 0, 11)]
 
 
-_MEMBERSHIP = {False: _membership(False), True: _membership(True)}
+SCALE_MEMBERSHIP = {False: _membership(False), True: _membership(True)}
 
 
 # --------------------------------------------------------------------------- pitch
@@ -109,14 +109,14 @@ def _tones(pitches: ArrayLike, legacy: bool) -> np.ndarray:
     return tones
 
 
-def _tolerance_ticks(tolerance: float) -> int:
+def tolerance_ticks(tolerance: float) -> int:
     """Seconds -> whole ticks; the epsilon keeps exact multiples of the quantum exact."""
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     return int(np.floor(tolerance / TIME_QUANTUM + 1e-9))
 
 
-def _polyphony_variant(legacy: Legacy | None) -> PolyphonyVariant | None:
+def polyphony_variant(legacy: Legacy | None) -> PolyphonyVariant | None:
     if legacy is True:
         return "paper"
     if legacy in (None, False, "paper", "head"):
@@ -142,11 +142,11 @@ def polyphony(onsets: ArrayLike, tolerance: float = 0.0, legacy: Legacy | None =
     Empty song: NaN in every mode. One tone: clean 0.0, paper NaN, head 0.0. ``legacy=True``
     means ``"paper"``.
     """
-    variant = _polyphony_variant(legacy)
+    variant = polyphony_variant(legacy)
     ticks = np.sort(np.rint(np.ravel(onsets) / TIME_QUANTUM))
     if ticks.size == 0:
         return float("nan")
-    tol = _tolerance_ticks(tolerance)
+    tol = tolerance_ticks(tolerance)
     sizes: list[int] = []  # tones per onset group, in time order
     start = None
     for t in ticks:
@@ -181,7 +181,7 @@ def scale_consistency(pitches: ArrayLike, legacy: bool = False) -> tuple[float, 
     if tones.size == 0:
         return float("nan"), None, None
     counts = np.bincount(np.mod(tones, 12).astype(np.int64), minlength=12)  # (12,)
-    hits = counts @ _MEMBERSHIP[legacy]  # (36,) tones in each candidate scale
+    hits = counts @ SCALE_MEMBERSHIP[legacy]  # (36,) tones in each candidate scale
     best = int(np.argmax(hits))  # first maximum = the original's stable sort
     return float(hits[best] / tones.size), best // len(SCALES), SCALE_NAMES[best % len(SCALES)]
 
@@ -208,7 +208,7 @@ def _repetition_count(tones: np.ndarray, length: int, legacy: bool) -> int:
     return int(np.sum(upper - lower))
 
 
-def _window_pairs(n: int | np.ndarray, length: int) -> int | np.ndarray:
+def window_pairs(n: int | np.ndarray, length: int) -> int | np.ndarray:
     """Number of non-overlapping ordered window pairs: m (m + 1) / 2 with m = n - 2l + 1."""
     m = np.maximum(n - 2 * length + 1, 0)
     return m * (m + 1) // 2
@@ -216,7 +216,7 @@ def _window_pairs(n: int | np.ndarray, length: int) -> int | np.ndarray:
 
 def _rate(clean_count: int, n: int, length: int) -> float:
     """Repeating share of the window pairs of an n-tone song; NaN when there are none."""
-    pairs = _window_pairs(n, length)
+    pairs = window_pairs(n, length)
     return float(clean_count / pairs) if pairs else float("nan")
 
 
@@ -280,7 +280,7 @@ def song_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike
     if len({a.size for a in arrays}) != 1:
         raise ValueError(f"song arrays differ in length: {[a.size for a in arrays]}")
     on, pitch, vel, _ = arrays
-    variant = _polyphony_variant(legacy)
+    variant = polyphony_variant(legacy)
     quant = variant is not None
     tones = _tones(pitch, quant)
     stats = {"num_tones": float(tones.size), "polyphony": polyphony(on, tolerance, variant),
@@ -292,125 +292,3 @@ def song_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike
     stats.update(tone_span=tone_span(tones, quant), unique_tones=float(unique_tones(tones, quant)),
                  intensity_span=intensity_span(vel))
     return stats
-
-
-# --------------------------------------------------------------------------- batch
-
-
-def _batch_polyphony(ticks: np.ndarray, valid: np.ndarray, n: np.ndarray, tol: int,
-                     variant: PolyphonyVariant | None) -> np.ndarray:
-    """Vectorised :func:`polyphony` on sorted, left-packed ticks (B, N) -> (B,)."""
-    # rank[b, t]: position of tone t in its onset group (1 = opens a group). The group start
-    # depends on the previous group, so this is one pass over time, vectorised over songs.
-    rank = np.ones(ticks.shape, dtype=np.int64)  # (B, N)
-    start = ticks[:, 0].copy()  # (B,)
-    for t in range(1, ticks.shape[1]):
-        same = valid[:, t] & (ticks[:, t] - start <= tol)
-        rank[:, t] = np.where(same, rank[:, t - 1] + 1, 1)
-        start = np.where(same, start, ticks[:, t])
-    groups = np.sum(valid & (rank == 1), axis=1)  # (B,)
-    poly_groups = np.sum(valid & (rank == 2), axis=1)  # groups with a second tone
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if variant is None:
-            return np.where(groups > 0, poly_groups / groups, np.nan)
-        last_rank = np.take_along_axis(rank, np.maximum(n - 1, 0)[:, None], axis=1)[:, 0]
-        poly = poly_groups - (last_rank >= 2)  # the last group is never closed
-        counted = groups - 1
-        if variant == "paper":
-            return np.where(counted > 0, poly / counted, np.nan)
-        mono = counted - poly + groups
-        poly = poly + np.sum(valid & (rank >= 2), axis=1)
-        return np.where(n == 0, np.nan, np.where(poly > 0, poly / (poly + mono), 0.0))
-
-
-def _batch_repetitions(tones: np.ndarray, n: np.ndarray, legacy: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Repetition counts (B, 8) in the chosen mode and clean counts (B, 8), on packed tones."""
-    B, N = tones.shape
-    counts = np.zeros((B, len(REPETITION_LENGTHS)), dtype=np.int64)
-    clean = np.zeros_like(counts)
-    # Pairwise equality is (B, N, N): process songs in chunks of about 16 M cells.
-    chunk = max(1, (1 << 24) // max(N * N, 1))
-    for lo in range(0, B, chunk):
-        sl = slice(lo, lo + chunk)
-        equal1 = tones[sl, :, None] == tones[sl, None, :]  # (b, N, N) tone i == tone j
-        equal = equal1
-        for k, l in enumerate(REPETITION_LENGTHS):
-            W = N - l + 1  # window starts 0..N-l
-            if W <= l:
-                break
-            # Windows of length l match iff windows of length l-1 match and so do their
-            # last tones: (b, W, W).
-            equal = equal[:, :W, :W] & equal1[:, l - 1:, l - 1:]
-            per_j = np.count_nonzero(equal & np.triu(np.ones((W, W), dtype=bool), k=l), axis=1)
-            upto = np.cumsum(per_j, axis=1)  # (b, W): pairs whose second window starts <= j
-            nn = n[sl]
-            # Clipping a negative last start to 0 is safe: upto[:, :l] is 0.
-            for out, last, ok in ((clean, nn - l, True),
-                                  (counts, nn - l - int(legacy), (l < nn // 2) if legacy else True)):
-                got = np.take_along_axis(upto, np.clip(last, 0, W - 1)[:, None], axis=1)[:, 0]
-                out[sl, k] = np.where(ok, got, 0)
-    return counts, clean
-
-
-def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike,
-                     lengths: ArrayLike, mask: ArrayLike | None = None, *,
-                     tolerance: float = 0.0, legacy: Legacy = False) -> dict[str, np.ndarray]:
-    """:func:`song_statistics` for a padded batch: (B, N) arrays -> dict of (B,) float64.
-
-    ``mask`` (B, N) marks real tones (default: all); masked-out entries may hold anything
-    and need not be at the end: the real tones keep their order. Results equal
-    :func:`song_statistics` on each song's real tones, NaN conventions included. A 1-D
-    input is one song. Cost: O(B N^2) for repetitions (chunked to bound memory), so very
-    long single songs are cheaper through :func:`song_statistics`.
-    """
-    on, pitch, vel, length = (np.atleast_2d(np.asarray(a, dtype=np.float64))
-                              for a in (onsets, pitches, velocities, lengths))
-    valid = np.ones(on.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, bool))
-    shapes = [a.shape for a in (on, pitch, vel, length, valid)]
-    if len(set(shapes)) != 1:
-        raise ValueError(f"batch shapes differ (onsets, pitches, velocities, lengths, mask): {shapes}")
-    variant = _polyphony_variant(legacy)
-    quant = variant is not None
-    if on.shape[1] == 0:  # no tone slots at all: one masked-out slot keeps indexing simple
-        on, pitch, vel, valid = (np.zeros((len(a), 1), dtype=a.dtype) for a in (on, pitch, vel, valid))
-    B, N = on.shape
-    # Left-pack the real tones of each song, keeping their order: (B, N), first n[b] real.
-    order = np.argsort(~valid, axis=1, kind="stable")
-    on, pitch, vel = (np.take_along_axis(a, order, axis=1) for a in (on, pitch, vel))
-    n = valid.sum(axis=1)  # (B,)
-    valid = np.arange(N)[None, :] < n[:, None]
-    tones = quantise_pitch(pitch, quant)
-    if not np.all(np.isfinite(tones[valid])):
-        raise ValueError("pitches must be finite (drop tones with frequency <= 0 first)")
-    tones = np.where(valid, tones, 0.0)
-    empty = n == 0
-
-    ticks = np.sort(np.where(valid, np.rint(on / TIME_QUANTUM), np.inf), axis=1)
-    ticks = np.where(valid, ticks, 0.0)  # sorted real ticks first, then zeros
-    stats = {"num_tones": n.astype(np.float64),
-             "polyphony": _batch_polyphony(ticks, valid, n, _tolerance_ticks(tolerance), variant)}
-
-    pc = np.mod(tones, 12).astype(np.int64) + 12 * np.arange(B)[:, None]  # (B, N) song-offset classes
-    counts = np.bincount(pc[valid], minlength=12 * B).reshape(B, 12)
-    best = np.max(counts @ _MEMBERSHIP[quant], axis=1)  # (B,)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stats["scale_consistency"] = np.where(empty, np.nan, best / n)
-
-    reps, clean = _batch_repetitions(tones, n, quant)
-    for k, l in enumerate(REPETITION_LENGTHS):
-        stats[f"repetitions_{l}"] = reps[:, k].astype(np.float64)
-    for k, l in enumerate(REPETITION_LENGTHS):
-        pairs = _window_pairs(n, l)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            stats[f"repetitions_rate_{l}"] = np.where(pairs > 0, clean[:, k] / pairs, np.nan)
-
-    def span(x: np.ndarray) -> np.ndarray:
-        hi = np.max(np.where(valid, x, -np.inf), axis=1)
-        lo = np.min(np.where(valid, x, np.inf), axis=1)
-        return np.where(empty, 0.0, hi - lo)
-
-    sorted_tones = np.sort(np.where(valid, tones, np.inf), axis=1)
-    changes = np.count_nonzero((sorted_tones[:, 1:] != sorted_tones[:, :-1]) & valid[:, 1:], axis=1)
-    stats.update(tone_span=span(tones), unique_tones=(changes + ~empty).astype(np.float64),
-                 intensity_span=span(vel))
-    return {key: stats[key] for key in STAT_KEYS}

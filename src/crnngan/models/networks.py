@@ -1,8 +1,8 @@
 """C-RNN-GAN networks (Mogren 2016): the feed-previous LSTM generator and the bi-LSTM discriminator.
 
-Plain ``nn.Module``s; training lives in :mod:`crnngan.training.modules`. Shapes: B batch, T time steps,
-F features per step (``representation.feature_width(k)``: 5 for k = 1, 2 + 4k for k > 1
-tones per step), Z noise dimension, H hidden units.
+Plain ``nn.Module``s; training lives in :mod:`crnngan.training.gan` and ``training.baseline``.
+Shapes: B batch, T time steps, F features per step (``representation.feature_width(k)``: 5 for
+k = 1, 2 + 4k for k > 1 tones per step), Z noise dimension, H hidden units.
 
 Initialisation is PyTorch's default. The original code drew its linear layers from N(0, 1)
 on unnormalised inputs (anchors 3.5, 3.9.6); the paper does not state an initialisation.

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 
+from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.render import save_piano_roll, write_wav
 from crnngan.data.representation import Normalizer, events_to_notes
 from crnngan.evaluation.statistics import FIGURE3
-from crnngan.training.sampling import decode, song_table, write_midi_files
+from crnngan.training.sampling import decode, write_midi_files
 
 # What training logs about itself, next to the Figure-3 statistics.
 LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "mle_loss", "pretrain_loss", "freeze_d", "freeze_g",

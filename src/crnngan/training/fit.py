@@ -22,10 +22,12 @@ from pytorch_lightning.loggers import Logger
 from pytorch_lightning.strategies import DDPStrategy
 
 from crnngan.models.acceleration import accelerate, check_precision
-from crnngan.config import Params, TrainConfig
+from crnngan.config import Params, TrainConfig, build_model
 from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.data.datamodule import SegmentDataModule
-from crnngan.training.modules import BaselineModule, GANModule, create_module, total_epochs
+from crnngan.training.baseline import BaselineModule
+from crnngan.training.gan import GANModule
+from crnngan.training.kinds import create_module, total_epochs
 from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
@@ -184,7 +186,8 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> G
     name = checkpoint.get("crnngan_module")
     if name not in _MODULES:
         raise ValueError(f"{path} is not a crnngan checkpoint (module {name!r})")
-    return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True)
+    model = build_model(checkpoint["hyper_parameters"]["model"])  # the module takes the config, not its dict
+    return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True, model=model)
 
 
 def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:

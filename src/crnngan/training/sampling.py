@@ -1,7 +1,8 @@
-"""Generated features -> tone events -> statistics, MIDI, audio and pictures.
+"""Generated features -> tone events -> MIDI, audio and pictures.
 
-Shared by the per-epoch training callback, the ``sample`` stage and the evaluation, so a
-song is decoded and measured the same way everywhere.
+Shared by the per-epoch training callback, the ``sample`` stage and the tuning objective, so a
+song is decoded the same way everywhere (and measured the same way, by
+:func:`crnngan.evaluation.batch.song_table`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from crnngan.evaluation import statistics as metrics
 from crnngan.data.midi_io import write_notes
 from crnngan.data.songs import save_songs
-from crnngan.paths import SampleDir
+from crnngan.paths import SampleDir, midi_file
 from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 
 
@@ -43,34 +43,13 @@ def generate_events(module: torch.nn.Module, normalizer: Normalizer, count: int,
     return songs
 
 
-def padded(songs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Event arrays of varying length -> (B, N_max, 4) zero-padded array and (B, N_max) mask."""
-    n_max = max((len(s) for s in songs), default=0)
-    out = np.zeros((len(songs), n_max, 4), dtype=np.float64)
-    mask = np.zeros((len(songs), n_max), dtype=bool)
-    for i, s in enumerate(songs):
-        out[i, :len(s)] = s
-        mask[i, :len(s)] = True
-    return out, mask
-
-
-def song_table(songs: Sequence[np.ndarray], *, tolerance: float = 0.0,
-               legacy: bool | str = False) -> dict[str, np.ndarray]:
-    """The paper's statistics for every song: dict of (B,) arrays (vectorised)."""
-    ev, mask = padded(songs)
-    onsets = np.cumsum(np.maximum(ev[..., 0], 0.0), axis=1)  # (B, N) absolute onsets
-    return metrics.batch_statistics(onsets, ev[..., 2], ev[..., 3], ev[..., 1], mask,
-                                    tolerance=tolerance, legacy=legacy)
-
-
-def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray]) -> list[Path]:
-    """One MIDI file per song (:meth:`crnngan.paths.SampleDir.midi`)."""
+def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray], prefix: str = "song") -> list[Path]:
+    """One MIDI file per song, named by :func:`crnngan.paths.midi_file`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     for i, ev in enumerate(songs):
-        path = SampleDir(out_dir).midi(i)
-        onsets, lengths, pitches, velocities = events_to_notes(ev)
-        write_notes(path, onsets, lengths, pitches, velocities)
+        path = midi_file(out_dir, i, prefix)
+        write_notes(path, events_to_notes(ev))
         paths.append(path)
     return paths
 

@@ -21,12 +21,14 @@ from pytorch_lightning.utilities import rank_zero_only
 
 import crnngan
 from crnngan import tracking
-from crnngan.config import ModelConfig, Params
+from crnngan.config import Params
+from crnngan.model_config import ModelConfig
 from crnngan.data.representation import Normalizer
 from crnngan.paths import DataDir, ModelDir
 from crnngan.training.callbacks import EpochStats
 from crnngan.training.fit import completed, fit, open_run_dir, prepare, save_run_state
-from crnngan.training.modules import NonFiniteLossError, total_epochs
+from crnngan.training.base import NonFiniteLossError
+from crnngan.training.kinds import total_epochs
 
 log = logging.getLogger("train")
 
