@@ -14,7 +14,7 @@ from benchmarks.timing import Budget, repeat
 from crnngan.config import PreprocessConfig
 from crnngan.data.midi_io import write_notes
 from crnngan.data.notes import Notes
-from crnngan.data.preprocess import read_midi_songs
+from crnngan.data.reading import read_midi_songs
 
 
 def write_synthetic_corpus(folder: Path, files: int = 24, notes: int = 400, seed: int = 0) -> list[Path]:
@@ -32,7 +32,7 @@ def write_synthetic_corpus(folder: Path, files: int = 24, notes: int = 400, seed
 
 def bench_preprocess(paths: Sequence[Path], cfg: PreprocessConfig, workers: Sequence[int],
                      budget: Budget) -> dict[str, Any]:
-    """files/s and notes/s of :func:`crnngan.data.preprocess.read_midi_songs` per worker count
+    """files/s and notes/s of :func:`crnngan.data.reading.read_midi_songs` per worker count
     (0 = one per core; the process pool's start-up is counted, as preprocessing pays it once
     per run), and how many files were read (the rest skipped, each with its reason in the
     manifest)."""

@@ -56,7 +56,7 @@ def write_params(path: Path, models: dict) -> Path:
 def run(args: list[str], cwd: Path = REPO) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-30000:]
 
 
 def probe(tmp_path: Path, data: Path, model: str, out: str, models: dict | None = None) -> list[dict]:

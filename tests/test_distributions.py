@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import gaussian_kde
 
+from crnngan.data.notes import Notes
 from crnngan.evaluation import distributions as D
 
 BEAT = 0.5  # seconds per quarter note at the reference 120 BPM
@@ -110,7 +111,7 @@ def random_song(rng, n, pitches, gaps, lengths):
     """n >= len(pitches) tones using every pitch of ``pitches`` in random order."""
     onsets = np.concatenate([[0.0], np.cumsum(rng.choice(gaps, n - 1))])
     tones = rng.permutation(np.resize(pitches, n)).astype(float)
-    return onsets, tones, np.full(n, 64.0), rng.choice(lengths, n)
+    return Notes(onsets, rng.choice(lengths, n), tones, np.full(n, 64.0))
 
 
 def reference_set(rng, size=24):

@@ -8,7 +8,7 @@ from mlflow import MlflowClient
 
 from crnngan import tracking
 
-from crnngan.tools import ui
+from crnngan.tools import runs_view, ui
 
 
 def test_command_binds_locally_with_one_worker(tmp_path):
@@ -49,7 +49,7 @@ def test_the_address_opens_the_key_figures_view_once_the_experiment_exists(tmp_p
 
 
 def test_the_runs_view_names_its_columns_as_the_ui_keys_them():
-    state = tracking.runs_view_state(["claims/agree", "eval/stats/unique_tones/mean"])
+    state = runs_view.runs_view_state(["claims/agree", "eval/stats/unique_tones/mean"])
     assert state["selectedColumns"] == [
         "attributes.`Duration`", "metrics.`claims/agree`", "metrics.`eval/stats/unique_tones/mean`"]
     assert state["orderByKey"] == "attributes.start_time" and state["orderByAsc"] is False

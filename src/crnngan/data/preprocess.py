@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import multiprocessing as mp
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
-from tqdm import tqdm
 
 from crnngan.config import PreprocessConfig
-from crnngan.constants import DT
-from crnngan.data.midi_io import MidiReadError, read_notes
-from crnngan.data.representation import Normalizer, events_to_steps, feature_width, notes_to_events, segment_starts
+from crnngan.data.representation import Normalizer, events_to_steps, feature_width, segment_starts
+from crnngan.data.reading import FileResult, read_midi_songs
 from crnngan.data.songs import pack, read_packed, unpack, write_packed
 from crnngan.paths import DataDir
 
@@ -46,62 +42,6 @@ def assign_split(content_hash: str, salt: str, val_fraction: float, test_fractio
     if u < test_fraction + val_fraction:
         return 1
     return 0
-
-
-@dataclass(frozen=True)
-class FileResult:
-    """Outcome of reading one file: events, or the reason it was skipped."""
-
-    path: str
-    events: np.ndarray | None = None
-    reason: str = ""
-    detail: str = ""
-    drum_notes: int = 0
-    notes: int = 0  # tones read (events: after merging a pitch struck twice at one onset)
-    repair: str = ""  # what a tolerant re-read fixed ("+"-joined), "" for a clean read
-
-
-def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
-    """Read one file into events, or say why it is unusable (never raises on bad input)."""
-    try:
-        size = os.path.getsize(path)
-        if size == 0:
-            return FileResult(path, reason="empty", detail="0 bytes")
-        if size > cfg.max_file_mb * 2**20:
-            return FileResult(path, reason="absurd", detail=f"{size / 2**20:.1f} MiB file")
-        notes = read_notes(path, include_drums=cfg.include_drums)
-    except MidiReadError as exc:
-        return FileResult(path, reason=exc.reason, detail=exc.detail)
-    except OSError as exc:
-        return FileResult(path, reason="unreadable", detail=str(exc))
-    if len(notes) > cfg.max_notes:
-        return FileResult(path, reason="absurd", detail=f"{len(notes)} notes (> {cfg.max_notes})")
-    events = notes_to_events(notes.notes)
-    gap = float(events[:, DT].max())
-    end = float((notes.notes.onsets + notes.notes.lengths).max())
-    if gap > cfg.max_gap_seconds:
-        return FileResult(path, reason="absurd", detail=f"{gap:.0f} s without an onset")
-    if end > cfg.max_duration_seconds:
-        return FileResult(path, reason="absurd", detail=f"{end:.0f} s long")
-    if len(events) < cfg.min_notes:
-        return FileResult(path, reason="too-few-notes", detail=f"{len(events)} < {cfg.min_notes}")
-    return FileResult(path, events=events, drum_notes=notes.drum_notes, notes=len(notes),
-                      repair="+".join(notes.repairs))
-
-
-def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:
-    return load_song(*args)
-
-
-def read_midi_songs(paths: Iterable[Path], cfg: PreprocessConfig, workers: int = 0) -> list[FileResult]:
-    """Read files in parallel (``workers`` processes, 0 = one per core), in input order."""
-    jobs = [(str(p), cfg) for p in paths]
-    n = workers or os.cpu_count() or 1
-    bar = dict(total=len(jobs), desc="preprocess", unit="file", mininterval=1.0)
-    if n == 1 or len(jobs) < 4:
-        return [load_song(*j) for j in tqdm(jobs, **bar)]
-    with mp.get_context("spawn").Pool(min(n, len(jobs))) as pool:
-        return list(tqdm(pool.imap(_load_song_star, jobs, chunksize=4), **bar))
 
 
 @dataclass

@@ -69,11 +69,6 @@ def summarise(table: Mapping[str, ArrayLike], bootstrap: int, confidence: float,
             for i, k in enumerate(keys)}
 
 
-def _mgeval_songs(songs: Sequence[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
-    """Event arrays -> the (onsets, pitches, velocities, lengths) tuples of ``distributions``."""
-    return [(o, p, v, l) for o, l, p, v in map(events_to_notes, songs)]
-
-
 def stat_distance(gen_mean: float, real_mean: float, real_std: float) -> float:
     """One statistic's distance to real music, |mean_gen - mean_real| / std_real: 0 or inf
     when real music has no spread, NaN when either side is undefined. The one formula behind
@@ -159,7 +154,7 @@ def evaluate_models(generated: Mapping[str, Sequence[np.ndarray]],
             closeness=float("inf") if short else _nanmean(list(distance.values())),
             diversity=d, verdict=verdict(d, thresholds),
             # MGEval's intra-set distances need two songs per set.
-            mgeval=(compare_sets(_mgeval_songs(songs), _mgeval_songs(windows_at[k]))
+            mgeval=(compare_sets([events_to_notes(s) for s in songs], [events_to_notes(s) for s in windows_at[k]])
                     if len(songs) >= 2 and len(windows_at[k]) >= 2 else None),
         )
     duration = None

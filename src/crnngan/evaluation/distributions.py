@@ -42,10 +42,9 @@ from scipy.spatial.distance import cdist
 from scipy.stats import entropy
 
 from crnngan.constants import REFERENCE_BPM
+from crnngan.data.notes import Notes
 from crnngan.evaluation.statistics import quantise_pitch
 
-# A song: (onsets, pitches, velocities, lengths), the convention of crnngan.evaluation.statistics.
-Song = Sequence[ArrayLike]
 
 # Duration classes in beats: 0 (a chord's inter-onset interval; also lengths under 1/8
 # beat) and MGEval's twelve note-length classes (16th, 8th triplet, dotted 16th, 8th,
@@ -120,9 +119,9 @@ def song_features(onsets: ArrayLike, pitches: ArrayLike, lengths: ArrayLike) -> 
     return {k: features[k] for k in FEATURE_NAMES}
 
 
-def set_features(songs: Sequence[Song]) -> dict[str, np.ndarray]:
+def set_features(songs: Sequence[Notes]) -> dict[str, np.ndarray]:
     """:func:`song_features` of every song, stacked: feature name -> (S, D) array."""
-    per_song = [song_features(onsets, pitches, lengths) for onsets, pitches, _, lengths in songs]
+    per_song = [song_features(s.onsets, s.pitches, s.lengths) for s in songs]
     return {k: np.stack([f[k] for f in per_song]) for k in FEATURE_NAMES}
 
 
@@ -216,11 +215,11 @@ def compare_features(generated: np.ndarray, reference: np.ndarray) -> dict[str, 
             "inter_mean": float(inter.mean())}
 
 
-def compare_sets(generated_songs: Sequence[Song],
-                 reference_songs: Sequence[Song]) -> dict[str, dict[str, float | bool]]:
+def compare_sets(generated_songs: Sequence[Notes],
+                 reference_songs: Sequence[Notes]) -> dict[str, dict[str, float | bool]]:
     """:func:`compare_features` for every feature in :data:`FEATURE_NAMES`, plus ``summary``.
 
-    Songs are (onsets, pitches, velocities, lengths) tuples (velocities are not used).
+    Velocities are not used.
     ``summary`` holds the mean ``oa``, ``kld`` and ``oa_gen`` over features and ``degenerate``
     (any feature's).
     """

@@ -23,10 +23,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 from scipy.io import wavfile
 
-from crnngan.constants import A4_HZ, A4_PITCH, MAX_VELOCITY
+from crnngan.constants import MAX_VELOCITY
+from crnngan.data.notes import Notes, pitch_to_frequency
 
 ArrayLike = np.ndarray | Sequence[float]
-Song = tuple[ArrayLike, ArrayLike, ArrayLike, ArrayLike]  # onsets, lengths, pitches, velocities
 
 SAMPLE_RATE = 16000
 ATTACK_S = 0.005  # long enough that the onset does not click, short enough to sound percussive
@@ -61,7 +61,7 @@ def _pitch_label(pitch: float, _pos: int) -> str:
     return f"{_NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
 
 
-def piano_roll_figure(songs: Sequence[Song], titles: Sequence[str] | None = None) -> Figure:
+def piano_roll_figure(songs: Sequence[Notes], titles: Sequence[str] | None = None) -> Figure:
     """One piano-roll subplot per song, stacked on a shared time axis; colour is velocity."""
     if not songs:
         raise ValueError("piano_roll_figure needs at least one song")
@@ -100,7 +100,7 @@ def piano_roll_figure(songs: Sequence[Song], titles: Sequence[str] | None = None
 
 
 def save_piano_roll(
-    path: str | Path, songs: Sequence[Song], titles: Sequence[str] | None = None, dpi: int = 100
+    path: str | Path, songs: Sequence[Notes], titles: Sequence[str] | None = None, dpi: int = 100
 ) -> Path:
     """Write :func:`piano_roll_figure` to ``path`` (format from the suffix, e.g. PNG)."""
     path = Path(path)
@@ -131,7 +131,7 @@ def synthesize(
     total = hold + release  # samples each note contributes
     n_out = int((start + total).max())
 
-    freqs = A4_HZ * 2.0 ** ((pitches - A4_PITCH) / 12.0)
+    freqs = pitch_to_frequency(pitches)
     gain = NOTE_GAIN * velocities / MAX_VELOCITY
     partials = [
         (h, (gain * rel * (h * freqs < sample_rate / 2)).astype(np.float32))

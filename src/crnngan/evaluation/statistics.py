@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from crnngan.constants import A4_HZ, A4_PITCH, TIME_QUANTUM
+from crnngan.constants import TIME_QUANTUM
 
 PolyphonyVariant = Literal["paper", "head"]
 # song_statistics / batch.batch_statistics: False = clean, True = "paper", or a variant name.
@@ -85,20 +85,6 @@ def quantise_pitch(pitches: ArrayLike, legacy: bool = False) -> np.ndarray:
     """
     p = np.asarray(pitches, dtype=np.float64)
     return np.trunc(p) if legacy else np.rint(p)
-
-
-def frequency_to_pitch(freq_hz: ArrayLike, legacy: bool = False) -> np.ndarray:
-    """Hz -> quantised MIDI pitch (see :func:`quantise_pitch`); NaN where ``freq_hz <= 0``
-    (the original returns no tone for 0 Hz)."""
-    f = np.asarray(freq_hz, dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        continuous = A4_PITCH + 12.0 * np.log2(np.where(f > 0, f, np.nan) / A4_HZ)
-    return quantise_pitch(continuous, legacy)
-
-
-def pitch_to_frequency(pitches: ArrayLike) -> np.ndarray:
-    """MIDI pitch -> Hz, equal temperament with A4 (69) = 440 Hz."""
-    return A4_HZ * 2.0 ** ((np.asarray(pitches, dtype=np.float64) - A4_PITCH) / 12.0)
 
 
 def _tones(pitches: ArrayLike, legacy: bool) -> np.ndarray:

@@ -27,15 +27,10 @@ from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.data.datamodule import SegmentDataModule
 from crnngan.training.baseline import BaselineModule
 from crnngan.training.gan import GANModule
-from crnngan.training.kinds import create_module, total_epochs
+from crnngan.training.kinds import MODULES, create_module, total_epochs
 from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
-
-_MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {
-    cls.__name__: cls for cls in (GANModule, BaselineModule)
-}
-
 
 def strategy(name: str) -> str | DDPStrategy:
     """Lightning's strategy for ``train.strategy``.
@@ -184,10 +179,11 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> G
     """Rebuild the module saved in checkpoint ``path`` (weights-only loading, no pickled code)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     name = checkpoint.get("crnngan_module")
-    if name not in _MODULES:
+    classes = {cls.__name__: cls for cls in MODULES.values()}  # the checkpoint names its module class
+    if name not in classes:
         raise ValueError(f"{path} is not a crnngan checkpoint (module {name!r})")
     model = build_model(checkpoint["hyper_parameters"]["model"])  # the module takes the config, not its dict
-    return _MODULES[name].load_from_checkpoint(path, map_location=map_location, weights_only=True, model=model)
+    return classes[name].load_from_checkpoint(path, map_location=map_location, weights_only=True, model=model)
 
 
 def open_run_dir(out_dir: str | Path, fingerprint: str) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.compare import stat_distance
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import short_song_threshold, step_windows
+from crnngan.paths import ModelDir
 from crnngan.training.fit import fit, prepare
 from crnngan.training.kinds import total_epochs
 from crnngan.training.sampling import decode
@@ -210,7 +211,7 @@ def objective(trial: optuna.Trial, job: Job, closeness: Closeness | None) -> flo
             trainer.callbacks[:] = [c for c in trainer.callbacks if not isinstance(
                 c, (pl.callbacks.ProgressBar, pl.callbacks.ModelSummary))]
             started = time.perf_counter()
-            fit(module, dm, trainer, Path(tmp) / "checkpoints")
+            fit(module, dm, trainer, ModelDir(Path(tmp)).checkpoints)
             result = {job.cfg.objective: reporter.last, "train_time_s": time.perf_counter() - started}
             for name in job.cfg.extra_objectives:
                 result.setdefault(name, _measure(name, closeness)(trainer, module))
