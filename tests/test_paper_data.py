@@ -8,6 +8,7 @@ import pytest
 
 from midi_fixtures import chord_file, scale_file
 
+from crnngan.data import paper_data
 from stage_scripts import load_stage
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,14 +44,13 @@ def origin(tmp_path):
 
 def test_fetches_the_pinned_data_and_verifies_it(tmp_path, origin):
     source, pinned, sums = origin
-    stage = load_stage("paper_data")
-    target = stage.fetch(str(source), pinned, tmp_path / "data" / "paper", sums)
+    target = paper_data.fetch(str(source), pinned, tmp_path / "data" / "paper", sums)
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()) == [
         "bach/scale.mid", "mozart/chord.mid"]  # data/classical only, no code
-    assert stage.verify(target, stage.read_checksums(sums)) == []
+    assert paper_data.verify(target, paper_data.read_checksums(sums)) == []
     # A second run keeps the verified folder (nothing fetched twice).
     (source / "objects").rename(source / "gone")
-    assert stage.fetch(str(source), pinned, tmp_path / "data" / "paper", sums) == target
+    assert paper_data.fetch(str(source), pinned, tmp_path / "data" / "paper", sums) == target
 
 
 def test_a_mismatch_fails_naming_the_file(tmp_path, origin):
@@ -58,13 +58,13 @@ def test_a_mismatch_fails_naming_the_file(tmp_path, origin):
     later = git(source, "rev-parse", "master")  # the later commit: scale.mid differs
     stage = load_stage("paper_data")
     with pytest.raises(RuntimeError, match="checksum differs: bach/scale.mid"):
-        stage.fetch(str(source), later, tmp_path / "out", sums)
+        paper_data.fetch(str(source), later, tmp_path / "out", sums)
     assert not (tmp_path / "out" / "classical").exists()
     assert stage.main(["--source", str(source), "--commit", later, "--out", str(tmp_path / "out"),
                        "--checksums", str(sums)]) == 1
 
 
 def test_the_shipped_checksums_describe_the_original_data():
-    sums = load_stage("paper_data").read_checksums(REPO / "configs" / "paper_data.sha256")
+    sums = paper_data.read_checksums(REPO / "configs" / "paper_data.sha256")
     assert len(sums) == 3030 and sum(name.endswith(".mid") for name in sums) == 3029
     assert len({name.split("/")[0] for name in sums if "/" in name}) == 127  # composers

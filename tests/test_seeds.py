@@ -7,11 +7,10 @@ import numpy as np
 
 from crnngan.evaluation.claims import claims_across_seeds
 
-from stage_scripts import load_stage
+from crnngan.tools import seeds
 
 
 def test_seed_table_lists_each_seed_and_the_spread():
-    seeds = load_stage("seeds")
     rows = [{"Experiment": None, "rev": "workspace", "seed": 42},  # the workspace: not a seed run
             *({"Experiment": f"seed-{s}", "rev": "abc", "State": "Success", "seed": float(s),
                "metrics/crnngan.json:stats.unique_tones.mean": u,
@@ -34,7 +33,6 @@ def test_seed_table_lists_each_seed_and_the_spread():
 
 
 def test_claims_are_read_per_seed_and_joined():
-    seeds = load_stage("seeds")
     claim = {"id": "T1", "claim": "unique tones: C-RNN-GAN > baseline", "source": "§4", "measured": "..."}
     files = {"r1": json.dumps({"claims": [{**claim, "agrees": "yes"}]}),
              "r2": json.dumps({"claims": [{**claim, "agrees": "no"}]})}
@@ -54,13 +52,12 @@ d4098cc  seed-1  09:12 AM   Success
 
 Worker status: 1 active, 0 idle
 """
-    assert load_stage("seeds").queue_states(status) == {
+    assert seeds.queue_states(status) == {
         "5327ae4": ("seed-1", "Running"), "7ba5f7f": ("seed-2", "Queued"), "f65a4a1": ("seed-3", "Failed"),
         "d4098cc": ("seed-1", "Success")}
 
 
 def test_run_waits_for_its_own_tasks_not_earlier_ones_of_the_same_name(monkeypatch):
-    seeds = load_stage("seeds")
     old = "5327ae4  seed-1  10:46 AM   Success\n"
     statuses = iter([old,  # before queueing: an earlier seed-1, finished
                      "d4098cc  seed-1  12:59 PM   Running\n" + old,
@@ -79,7 +76,6 @@ def test_run_waits_for_its_own_tasks_not_earlier_ones_of_the_same_name(monkeypat
 
 
 def test_compare_fits_120_columns_one_line_per_experiment():
-    seeds = load_stage("seeds")
     rows = [{"Experiment": None, "rev": "workspace", "seed": 42.0,
              "metrics/crnngan.json:stats.unique_tones.mean": 14.4, "metrics/crnngan.json:collapsed": 0},
             {"Experiment": "seed-1", "rev": "abc", "State": "Success", "seed": 1.0,
