@@ -16,8 +16,8 @@ import argparse
 import json
 import logging
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -40,15 +40,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=Path("bench/results.json"))
     ap.add_argument("--quick", action="store_true", help="fewer repeats and files (a smoke run)")
     ap.add_argument("--params", type=Path, default=Path("params.yaml"))
-    ap.add_argument("--paper", type=Path, default=Path("configs/paper.yaml"),
-                    help="the paper's configuration, as an overlay of --params")
-    ap.add_argument("--paper-data", type=Path, default=Path("data/paper/classical"),
-                    help="the paper's MIDI (make paper-data); its preprocessing is timed when present")
-    ap.add_argument("--variants", default=None,
-                    help=f"comma-separated fast paths to time beside the default step ({', '.join(VARIANTS)}; "
-                         "'' for none); default: all on a GPU, compile on a CPU, none with --quick on a CPU")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="torch intra-op threads (default: torch's, one per core)")
+    ap.add_argument(
+        "--paper",
+        type=Path,
+        default=Path("configs/paper.yaml"),
+        help="the paper's configuration, as an overlay of --params",
+    )
+    ap.add_argument(
+        "--paper-data",
+        type=Path,
+        default=Path("data/paper/classical"),
+        help="the paper's MIDI (make paper-data); its preprocessing is timed when present",
+    )
+    ap.add_argument(
+        "--variants",
+        default=None,
+        help=f"comma-separated fast paths to time beside the default step ({', '.join(VARIANTS)}; "
+        "'' for none); default: all on a GPU, compile on a CPU, none with --quick on a CPU",
+    )
+    ap.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's, one per core)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -38,5 +38,10 @@ def speedup_target(steps: dict[str, dict[str, Any]], device: torch.device) -> di
     rows = {k: v for k, v in steps.items() if k.startswith("crnngan/adversarial")}
     best = min(rows, key=lambda k: rows[k]["median_s"])
     speedup = rows[best]["speedup"]
-    return {"best": best, "speedup": speedup, "target": SPEEDUP_TARGET,
-            "met": speedup >= SPEEDUP_TARGET, "on_gpu": device.type == "cuda"}
+    return {
+        "best": best,
+        "speedup": speedup,
+        "target": SPEEDUP_TARGET,
+        "met": speedup >= SPEEDUP_TARGET,
+        "on_gpu": device.type == "cuda",
+    }

@@ -27,8 +27,7 @@ def bench_metrics(n_songs: int = 1000, n_events: int = 100, seed: int = 0) -> di
     t0 = time.perf_counter()
     batch_statistics(onsets, pitches, velocities, lengths)
     seconds = time.perf_counter() - t0
-    return {"n_songs": n_songs, "n_events": n_events, "seconds": seconds,
-            "songs_per_s": n_songs / seconds}
+    return {"n_songs": n_songs, "n_events": n_events, "seconds": seconds, "songs_per_s": n_songs / seconds}
 
 
 def bench_evaluation(n_songs: int, n_events: int, budget: Budget) -> dict[str, Any]:

@@ -20,4 +20,3 @@ def spec_peak(gpu_name: str | None) -> dict[str, float] | None:
         if gpu_name and part in gpu_name:
             return peak
     return None
-

@@ -39,11 +39,10 @@ def machine_info() -> dict[str, Any]:
     """What the figures were measured on; the load average shows whether others shared it."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return {
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "cpu_model": cpu_model(),
         # The vector units set the peak FLOP/s that the matmul figures can be read against.
-        "cpu_simd": [f for f in ("avx2", "fma", "avx512f", "amx_tile")
-                     if f in (_cpuinfo("flags") or "").split()],
+        "cpu_simd": [f for f in ("avx2", "fma", "avx512f", "amx_tile") if f in (_cpuinfo("flags") or "").split()],
         "cpu_mhz": float(mhz) if (mhz := _cpuinfo("cpu MHz")) else None,
         "cpu_cores": os.cpu_count(),
         "cpu_cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
@@ -64,8 +63,10 @@ def contention_warning(info: dict[str, Any]) -> str | None:
     loads, cores = info["load_average_1_5_15"], info["cpu_cores_usable"] or info["cpu_cores"]
     if loads is None or not cores or loads[0] + info["torch_threads"] <= cores + 0.5:
         return None
-    return (f"busy machine: 1-min load {loads[0]:.1f} before the run + {info['torch_threads']} "
-            f"torch threads > {cores} cores; timings are disturbed (--threads 1 suffers least)")
+    return (
+        f"busy machine: 1-min load {loads[0]:.1f} before the run + {info['torch_threads']} "
+        f"torch threads > {cores} cores; timings are disturbed (--threads 1 suffers least)"
+    )
 
 
 def peak_memory() -> dict[str, float | None]:
@@ -77,7 +78,5 @@ def peak_memory() -> dict[str, float | None]:
     return {
         "rss_self_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / to_mib,
         "rss_children_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / to_mib,
-        "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated() / 2**20
-                                   if torch.cuda.is_available() else None),
+        "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None),
     }
-

@@ -52,10 +52,19 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan(small=Budget(2, 5, 30, 2.0, cap_s=30.0), large=Budget(1, 5, 10, 10.0, cap_s=40.0),
-                 preprocess=Budget(1, 3, 5, 5.0, cap_s=40.0), max_files=None, paper_length=None),
+    "full": Plan(
+        small=Budget(2, 5, 30, 2.0, cap_s=30.0),
+        large=Budget(1, 5, 10, 10.0, cap_s=40.0),
+        preprocess=Budget(1, 3, 5, 5.0, cap_s=40.0),
+        max_files=None,
+        paper_length=None,
+    ),
     # A smoke run: one timed repeat where a step takes seconds, paper-sized nets on T = 25.
-    "quick": Plan(small=Budget(1, 3, 5, 0.0, cap_s=10.0), large=Budget(1, 1, 1, 0.0),
-                  preprocess=Budget(1, 1, 1, 0.0), max_files=16, paper_length=25),
+    "quick": Plan(
+        small=Budget(1, 3, 5, 0.0, cap_s=10.0),
+        large=Budget(1, 1, 1, 0.0),
+        preprocess=Budget(1, 1, 1, 0.0),
+        max_files=16,
+        paper_length=25,
+    ),
 }
-

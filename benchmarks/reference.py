@@ -24,8 +24,9 @@ class ReferenceGenerator(nn.Module):
     Parameter names mirror the cells, not nn.LSTM's.
     """
 
-    def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
-                 tones_per_step: int = 1) -> None:
+    def __init__(
+        self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float, tones_per_step: int = 1
+    ) -> None:
         super().__init__()
         self.num_features = num_features
         self.tones_per_step = tones_per_step
@@ -35,8 +36,9 @@ class ReferenceGenerator(nn.Module):
         self.cells = nn.ModuleList(nn.LSTMCell(hidden, hidden) for _ in range(layers))
         self.output = nn.Linear(hidden, num_features)
 
-    def _step(self, z_t: Tensor, prev: Tensor, state: list[tuple[Tensor, Tensor]]
-              ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
+    def _step(
+        self, z_t: Tensor, prev: Tensor, state: list[tuple[Tensor, Tensor]]
+    ) -> tuple[Tensor, list[tuple[Tensor, Tensor]]]:
         """z_t (B, Z), prev (B, F), per-layer (h, c) each (B, H) -> event (B, F), new state."""
         h = torch.relu(self.input(torch.cat([z_t, prev], dim=-1)))  # (B, H)
         new_state = []
@@ -95,7 +97,7 @@ class ReferenceDiscriminator(nn.Module):
         """One direction of one layer: x (B, T, in) -> outputs (B, T, H) in time order."""
         h = c = x.new_zeros(x.shape[0], self.hidden)
         outputs: list[Tensor] = [h] * x.shape[1]
-        for t in (reversed(range(x.shape[1])) if reverse else range(x.shape[1])):
+        for t in reversed(range(x.shape[1])) if reverse else range(x.shape[1]):
             h, c = cell(x[:, t], (h, c))
             outputs[t] = h
         return torch.stack(outputs, dim=1)
@@ -126,8 +128,9 @@ def reference_generator(g: Generator) -> ReferenceGenerator:
         raise ValueError("the reference generator has one output and no pitch classes")
     lstm = g.lstm
     # nn.LSTM holds 0 dropout for one layer; the head uses g.dropout either way.
-    ref = ReferenceGenerator(g.num_features, lstm.hidden_size, lstm.num_layers, g.noise_dim, g.dropout.p,
-                             g.tones_per_step)
+    ref = ReferenceGenerator(
+        g.num_features, lstm.hidden_size, lstm.num_layers, g.noise_dim, g.dropout.p, g.tones_per_step
+    )
     ref.to(g.input.weight.device).train(g.training)
     ref.input.load_state_dict(g.input.state_dict())
     ref.output.load_state_dict(g.output.state_dict())

@@ -8,13 +8,14 @@ import torch
 
 from benchmarks.machine import default_device
 from benchmarks.timing import Budget, repeat
-from crnngan.model_config import ModelConfig
 from crnngan.data.representation import feature_width
+from crnngan.model_config import ModelConfig
 from crnngan.training.kinds import create_module
 
 
-def bench_sampling(cfg: ModelConfig, count: int, length: int, budget: Budget,
-                   device: torch.device | None = None, seed: int = 0) -> dict[str, Any]:
+def bench_sampling(
+    cfg: ModelConfig, count: int, length: int, budget: Budget, device: torch.device | None = None, seed: int = 0
+) -> dict[str, Any]:
     """songs/s of ``module.generate(count, length)`` (free running, no gradients)."""
     device = device or default_device()
     torch.manual_seed(seed)

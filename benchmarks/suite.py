@@ -8,8 +8,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 
@@ -35,8 +36,13 @@ def _log(msg: str) -> None:
     print(f"[{time.perf_counter() - _T0:6.0f} s] {msg}", file=sys.stderr, flush=True)
 
 
-def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[str] | None = None,
-        paper_data: Path | None = None) -> dict[str, Any]:
+def run(
+    params_path: Path,
+    overlay_path: Path,
+    quick: bool,
+    variants: Sequence[str] | None = None,
+    paper_data: Path | None = None,
+) -> dict[str, Any]:
     """Every measurement; returns the JSON-ready results. ``variants`` (names of
     :data:`VARIANTS`) defaults to :func:`default_variants`. ``paper_data``: a folder of the
     paper's MIDI (``make paper-data``) whose preprocessing is timed too, once serial and once
@@ -52,8 +58,13 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
     configs = {"default": params, "paper": paper_params(params_path, overlay_path)}
     machine = machine_info()
     results: dict[str, Any] = {
-        "machine": machine, "warning": contention_warning(machine), "mode": "quick" if quick else "full",
-        "device": str(device), "plans": dataclasses.asdict(plan), "variants": variants, "memory": {},
+        "machine": machine,
+        "warning": contention_warning(machine),
+        "mode": "quick" if quick else "full",
+        "device": str(device),
+        "plans": dataclasses.asdict(plan),
+        "variants": variants,
+        "memory": {},
     }
 
     _log("preprocessing ...")
@@ -63,14 +74,14 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
         source = str(corpus)
         if not paths:
             paths, source = write_synthetic_corpus(Path(tmp)), "synthetic (crnngan.data.midi_io.write_notes)"
-        paths = paths[:plan.max_files]
+        paths = paths[: plan.max_files]
         # Serial, the configured default and one process per core (0), each once.
         workers = list(dict.fromkeys([1, params.preprocess.workers, 0]))
         pre = bench_preprocess(paths, params.preprocess, workers, plan.preprocess)
     results["preprocess"] = {"source": source, "default_workers": params.preprocess.workers, **pre}
     if paper_data is not None and paper_data.is_dir():
         _log(f"preprocessing the paper's data in {paper_data} ...")
-        paths = find_midi_files(paper_data)[:plan.max_files]
+        paths = find_midi_files(paper_data)[: plan.max_files]
         pre = bench_preprocess(paths, params.preprocess, [1, 0], Budget(0, 1, 1, 0.0))
         results["preprocess_paper"] = {"source": str(paper_data), "default_workers": None, **pre}
     results["memory"]["after_preprocess"] = peak_memory()
@@ -89,11 +100,13 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
             phases = ("adversarial", "pretrain") if cfg.kind == "gan" else ("pretrain",)
             for phase in phases:
                 _log(f"training step: {cname} {name} {phase} ...")
-                train[f"{name}/{phase}"] = bench_training_step(cfg, phase, length, budget, p.train,
-                                                              device=device, seed=p.seed)
+                train[f"{name}/{phase}"] = bench_training_step(
+                    cfg, phase, length, budget, p.train, device=device, seed=p.seed
+                )
             _log(f"sampling: {cname} {name} ...")
             results["sampling"][f"{cname}/{name}"] = bench_sampling(
-                cfg, p.sample.count, p.sample.length, budget, device, p.seed)
+                cfg, p.sample.count, p.sample.length, budget, device, p.seed
+            )
         for variant in variants:
             key = f"{cname}/crnngan/adversarial[{variant}]"
             precision = VARIANTS[variant].get("precision", p.train.precision)
@@ -105,15 +118,22 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
             _log(f"training step: {cname} crnngan adversarial [{variant}] ...")
             try:
                 train[f"crnngan/adversarial[{variant}]"] = bench_training_step(
-                    p.models["crnngan"], "adversarial", length, budget,
-                    dataclasses.replace(p.train, **VARIANTS[variant]), device=device, seed=p.seed)
+                    p.models["crnngan"],
+                    "adversarial",
+                    length,
+                    budget,
+                    dataclasses.replace(p.train, **VARIANTS[variant]),
+                    device=device,
+                    seed=p.seed,
+                )
             except Exception as exc:  # noqa: BLE001 - one failing fast path must not cost the others' figures
                 _log(f"  failed: {exc!r}")
                 failed[key] = repr(exc)
         for phase in ("adversarial", "pretrain"):
             _log(f"training step: {cname} reference {phase} ...")
             train[f"reference/{phase}"] = bench_training_step(
-                p.models["crnngan"], phase, length, budget, p.train, reference=True, device=device, seed=p.seed)
+                p.models["crnngan"], phase, length, budget, p.train, reference=True, device=device, seed=p.seed
+            )
         add_speedups(train)
         results["training"][cname] = train
         results["memory"][f"after_{cname}_config"] = peak_memory()
@@ -138,7 +158,6 @@ def run(params_path: Path, overlay_path: Path, quick: bool, variants: Sequence[s
     add_peak_shares(results["training"], results["peak"])
     results["target"] = speedup_target(results["training"]["paper"], device)
     results["memory"]["final"] = peak_memory()
-    results["machine"]["load_average_1_5_15_at_end"] = (
-        list(os.getloadavg()) if hasattr(os, "getloadavg") else None)
+    results["machine"]["load_average_1_5_15_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     results["wall_s"] = time.perf_counter() - start
     return results

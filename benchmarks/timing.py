@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -31,7 +32,7 @@ class Budget:
 
     def done(self, times: Sequence[float]) -> bool:
         """Whether ``times`` (warm-up runs included) are enough."""
-        timed = times[self.warmup:]
+        timed = times[self.warmup :]
         if len(timed) >= self.max_repeats or (timed and self.cap_s is not None and sum(timed) >= self.cap_s):
             return True
         return len(timed) >= self.min_repeats and sum(timed) >= self.seconds
@@ -43,12 +44,17 @@ class Budget:
 
 def summarise(times: Sequence[float], budget: Budget) -> dict[str, Any]:
     """Median of the timed runs (warm-up dropped) with the counts behind it."""
-    timed = list(times[budget.warmup:])
+    timed = list(times[budget.warmup :])
     # The minimum is the least disturbed figure when other jobs share the machine.
-    return {"median_s": statistics.median(timed), "min_s": min(timed), "warmup": budget.warmup,
-            "repeats": len(timed), "times_s": [round(t, 6) for t in timed],
-            # A compiled path pays its compilation here, in the first run.
-            "warmup_times_s": [round(t, 6) for t in times[:budget.warmup]]}
+    return {
+        "median_s": statistics.median(timed),
+        "min_s": min(timed),
+        "warmup": budget.warmup,
+        "repeats": len(timed),
+        "times_s": [round(t, 6) for t in timed],
+        # A compiled path pays its compilation here, in the first run.
+        "warmup_times_s": [round(t, 6) for t in times[: budget.warmup]],
+    }
 
 
 def sync(device: torch.device) -> None:
@@ -57,9 +63,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def repeat(fn: Callable[[], Any], budget: Budget, device: torch.device = torch.device("cpu")
-           ) -> dict[str, Any]:
-    """Time ``fn()`` per ``budget``; returns :func:`summarise`'s dict."""
+def repeat(fn: Callable[[], Any], budget: Budget, device: torch.device | None = None) -> dict[str, Any]:
+    """Time ``fn()`` per ``budget`` on ``device`` (default CPU); returns :func:`summarise`'s dict."""
+    device = device or torch.device("cpu")
     times: list[float] = []
     while not budget.done(times):
         sync(device)
@@ -68,4 +74,3 @@ def repeat(fn: Callable[[], Any], budget: Budget, device: torch.device = torch.d
         sync(device)
         times.append(time.perf_counter() - start)
     return summarise(times, budget)
-

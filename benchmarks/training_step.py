@@ -25,8 +25,8 @@ from benchmarks.machine import default_device
 from benchmarks.reference import reference_discriminator, reference_generator
 from benchmarks.timing import Budget, summarise, sync
 from crnngan.config import TrainConfig
-from crnngan.model_config import ModelConfig
 from crnngan.data.representation import feature_width
+from crnngan.model_config import ModelConfig
 from crnngan.models.acceleration import accelerate
 from crnngan.training.kinds import create_module
 
@@ -60,6 +60,7 @@ def lstm_flops(cfg: ModelConfig, num_features: int, length: int, phase: str) -> 
     on 2B (real and fake) in the D phase (weights updated) and again in the G phase (D frozen,
     gradients to its inputs only). pretrain / baseline: G teacher-forced on B sequences.
     """
+
     def cell(batch: int, inputs: int, hidden: int) -> float:
         return 2.0 * batch * (inputs + hidden) * 4 * hidden
 
@@ -81,23 +82,32 @@ def _bench_config(cfg: ModelConfig, phase: str, length: int) -> ModelConfig:
     # pretrain_epochs decides the phase of epoch 0; curriculum_step = T trains on full windows.
     if cfg.kind == "baseline":  # no pretraining phase, no freezing: its one step
         return dataclasses.replace(cfg, curriculum_step=length)
-    return dataclasses.replace(cfg, pretrain_epochs=int(phase == "pretrain"), curriculum_step=length,
-                               freeze_ratio=0.0)
+    return dataclasses.replace(cfg, pretrain_epochs=int(phase == "pretrain"), curriculum_step=length, freeze_ratio=0.0)
 
 
-def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budget,
-                        train_cfg: TrainConfig = TrainConfig(), *, reference: bool = False,
-                        device: torch.device | None = None, seed: int = 0) -> dict[str, Any]:
+def bench_training_step(
+    cfg: ModelConfig,
+    phase: str,
+    length: int,
+    budget: Budget,
+    train_cfg: TrainConfig | None = None,
+    *,
+    reference: bool = False,
+    device: torch.device | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """ms per training step and sequences/s of ``cfg``'s module, driven by a Trainer.
 
     ``phase`` "adversarial" is one D update then one G update on the same fake batch;
     "pretrain" is one teacher-forced next-event update of G (the baseline's only step).
     ``reference`` swaps in the :class:`~benchmarks.reference.ReferenceGenerator` /
     :class:`~benchmarks.reference.ReferenceDiscriminator`
-    (same initial weights). ``train_cfg`` supplies precision, determinism and the unroll
-    (``compile``, ``cuda_graphs``; the reference ignores these and always runs eagerly).
+    (same initial weights). ``train_cfg`` (default: params.yaml's train defaults) supplies
+    precision, determinism and the unroll (``compile``, ``cuda_graphs``; the reference ignores
+    these and always runs eagerly).
     """
     device = device or default_device()
+    train_cfg = train_cfg or TrainConfig()
     cfg = _bench_config(cfg, phase, length)
     if reference:  # the reference is the paper's plain network: one output, raw pitch
         cfg = dataclasses.replace(cfg, hypotheses=1, pitch_classes=False)
@@ -116,11 +126,18 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
     loader = DataLoader(TensorDataset(data), batch_size=cfg.batch_size)
     timer = _StepTimer(budget, device)
     trainer = pl.Trainer(
-        accelerator="gpu" if device.type == "cuda" else "cpu", devices=1,
-        precision=train_cfg.precision, deterministic=train_cfg.deterministic,
-        max_epochs=1, limit_train_batches=budget.max_runs, num_sanity_val_steps=0,
-        logger=False, enable_checkpointing=False, enable_progress_bar=False,
-        enable_model_summary=False, callbacks=[timer],
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        precision=train_cfg.precision,
+        deterministic=train_cfg.deterministic,
+        max_epochs=1,
+        limit_train_batches=budget.max_runs,
+        num_sanity_val_steps=0,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        callbacks=[timer],
     )
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -132,11 +149,13 @@ def bench_training_step(cfg: ModelConfig, phase: str, length: int, budget: Budge
         "ms_per_step": timing["median_s"] * 1e3,
         "sequences_per_s": cfg.batch_size / timing["median_s"],
         "optimizer_steps_per_step": 2 if phase == "adversarial" else 1,
-        "unroll": unroll, "precision": train_cfg.precision,
-        "batch_size": cfg.batch_size, "length": length, "hidden_g": cfg.hidden_g,
+        "unroll": unroll,
+        "precision": train_cfg.precision,
+        "batch_size": cfg.batch_size,
+        "length": length,
+        "hidden_g": cfg.hidden_g,
         "hidden_d": cfg.hidden_d if cfg.kind == "gan" else None,
         "lstm_gflop_per_step": flops / 1e9,
         "lstm_gflop_per_s": flops / timing["median_s"] / 1e9,
-        "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated(device) / 2**20
-                                   if device.type == "cuda" else None),
+        "cuda_max_allocated_mib": (torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None),
     }

@@ -29,8 +29,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--metrics", type=Path, default=Path("metrics"))
     ap.add_argument("--reports", type=Path, default=Path("reports"))
     args = ap.parse_args(argv)
-    return evaluate_stage(load_params(args.params), args.models, args.samples, args.data, args.train_dir,
-                          args.metrics, args.reports)
+    return evaluate_stage(
+        load_params(args.params), args.models, args.samples, args.data, args.train_dir, args.metrics, args.reports
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,13 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(args.out, ignore_errors=True)
     save_preprocessed(ds, args.out)
     r = ds.report
-    log.info("%d files seen, %d used, %d skipped %s", r["files_seen"], r["files_used"],
-             r["files_skipped"], r["skipped_by_reason"])
+    log.info(
+        "%d files seen, %d used, %d skipped %s",
+        r["files_seen"],
+        r["files_used"],
+        r["files_skipped"],
+        r["skipped_by_reason"],
+    )
     log.info("songs per split %s; segments %s", r["songs_per_split"], r["segments"])
     for note in r["notes"]:
         log.info("note: %s", note)

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from crnngan.config import load_params
-from crnngan.training.sampling import sample_to_dir
 from crnngan.paths import PARAMS, DataDir, ModelDir
+from crnngan.training.sampling import sample_to_dir
 
 log = logging.getLogger("sample")
 
@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     s = load_params(args.params).sample
     out = args.out or Path("samples") / args.model
     shutil.rmtree(out, ignore_errors=True)
-    songs = sample_to_dir(ModelDir(args.models / args.model).last_checkpoint,
-                          DataDir(args.data).normalizer, out, s.count, s.length, s.seed)
+    songs = sample_to_dir(
+        ModelDir(args.models / args.model).last_checkpoint,
+        DataDir(args.data).normalizer,
+        out,
+        s.count,
+        s.length,
+        s.seed,
+    )
     log.info("%s: %d songs, %d notes -> %s", args.model, len(songs), sum(map(len, songs)), out)
     return 0
 

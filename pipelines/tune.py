@@ -54,8 +54,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "ui":
         command = dashboard_command(cfg, tracking.repo_root(), args.port)
-        log.info("optuna-dashboard on %s: http://127.0.0.1:%d (Ctrl-C stops it)",
-                 shown_storage(cfg, tracking.repo_root()), args.port)
+        log.info(
+            "optuna-dashboard on %s: http://127.0.0.1:%d (Ctrl-C stops it)",
+            shown_storage(cfg, tracking.repo_root()),
+            args.port,
+        )
         try:
             return subprocess.run(command).returncode
         except KeyboardInterrupt:

@@ -79,11 +79,16 @@ def random_songs():
     for _ in range(10):
         dt = rng.choice([0.0, 0.25, 0.5], 48)
         dt[0] = 0.0
-        songs.append(np.stack([dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48),
-                               rng.integers(60, 100, 48)], axis=1).astype(np.float32))
+        songs.append(
+            np.stack(
+                [dt, np.full(48, 0.25), rng.choice([60, 62, 64, 65, 67, 69, 71, 72], 48), rng.integers(60, 100, 48)],
+                axis=1,
+            ).astype(np.float32)
+        )
     ids = np.array([f"s{i}" for i in range(10)])
-    song_set = SongSet(np.concatenate(songs), np.arange(11, dtype=np.int64) * 48,
-                       np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids)
+    song_set = SongSet(
+        np.concatenate(songs), np.arange(11, dtype=np.int64) * 48, np.array([0] * 6 + [1] * 3 + [2], np.int8), ids, ids
+    )
     return song_set, Normalizer.fit(np.concatenate(songs[:6]))
 
 
@@ -93,8 +98,7 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, random_songs) -> Path:
     from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
 
     song_set, normalizer = random_songs
-    segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16)
-                    for i, name in enumerate(SPLITS)}}
+    segments = {1: {name: make_segments(song_set.songs(i), normalizer, 1, 16, 16) for i, name in enumerate(SPLITS)}}
     folder = tmp_path_factory.mktemp("data")
     save_preprocessed(Preprocessed(song_set, normalizer, segments, {}), folder)
     return folder

@@ -38,20 +38,31 @@ class Probe(pl.Callback):
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         x = batch[0] if isinstance(batch, (list, tuple)) else batch
         self.seen.setdefault(trainer.current_epoch, []).extend(
-            hashlib.sha256(row.cpu().numpy().tobytes()).hexdigest()[:16] for row in x)
+            hashlib.sha256(row.cpu().numpy().tobytes()).hexdigest()[:16] for row in x
+        )
         self.rng = hashlib.sha256(torch.get_rng_state().numpy().tobytes()).hexdigest()[:16]
-        self.frozen = bool(getattr(pl_module, "_freeze", lambda: (False, False))()[0]
-                           and trainer.current_epoch >= pl_module.cfg.pretrain_epochs)
+        self.frozen = bool(
+            getattr(pl_module, "_freeze", lambda: (False, False))()[0]
+            and trainer.current_epoch >= pl_module.cfg.pretrain_epochs
+        )
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         d = getattr(pl_module, "discriminator", None)
-        self.batches.append({"epoch": trainer.current_epoch, "batch": batch_idx, "g": digest(pl_module.generator),
-                             "d": digest(d) if d is not None else None, "frozen_d": self.frozen,
-                             "rng": self.rng})
+        self.batches.append(
+            {
+                "epoch": trainer.current_epoch,
+                "batch": batch_idx,
+                "g": digest(pl_module.generator),
+                "d": digest(d) if d is not None else None,
+                "frozen_d": self.frozen,
+                "rng": self.rng,
+            }
+        )
 
     def on_train_end(self, trainer, pl_module):
-        (self.out / f"rank_{trainer.global_rank}.json").write_text(json.dumps(
-            {"world": trainer.world_size, "batches": self.batches, "seen": self.seen}))
+        (self.out / f"rank_{trainer.global_rank}.json").write_text(
+            json.dumps({"world": trainer.world_size, "batches": self.batches, "seen": self.seen})
+        )
 
 
 def main() -> int:

@@ -14,8 +14,14 @@ import miditoolkit as mtk
 C_MAJOR = [(i * 480, (i + 1) * 480, p, 80) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])]
 
 
-def write_midi(path: Path, tracks: list[list[tuple[int, int, int, int]]], *, tpb: int = 480,
-               tempi: list[tuple[float, int]] = ((120.0, 0),), drum_tracks: tuple[int, ...] = ()) -> Path:
+def write_midi(
+    path: Path,
+    tracks: list[list[tuple[int, int, int, int]]],
+    *,
+    tpb: int = 480,
+    tempi: list[tuple[float, int]] = ((120.0, 0),),
+    drum_tracks: tuple[int, ...] = (),
+) -> Path:
     """Write notes per track with the given ticks-per-beat and tempo map (bpm, tick)."""
     midi = mtk.MidiFile(ticks_per_beat=tpb)
     midi.tempo_changes = [mtk.TempoChange(bpm, tick) for bpm, tick in tempi]
@@ -45,8 +51,12 @@ def tempo_change_file(path: Path) -> Path:
     Track 0: ticks 0, 96, 192 (each 48 ticks); track 1: tick 144 (48 ticks). In seconds the
     onsets are 0, 0.5, 1.5 and 1.0; lengths 0.25 (before the change), then 0.5 each.
     """
-    return write_midi(path, [[(0, 48, 60, 64), (96, 144, 62, 64), (192, 240, 64, 64)],
-                             [(144, 192, 48, 50)]], tpb=96, tempi=[(120.0, 0), (60.0, 96)])
+    return write_midi(
+        path,
+        [[(0, 48, 60, 64), (96, 144, 62, 64), (192, 240, 64, 64)], [(144, 192, 48, 50)]],
+        tpb=96,
+        tempi=[(120.0, 0), (60.0, 96)],
+    )
 
 
 def drum_file(path: Path, with_piano: bool = True) -> Path:
@@ -96,5 +106,6 @@ def raw_midi_file(path: Path, events: bytes, tpb: int = 480) -> Path:
 # ticks (delta 0x83 0x60) its note-off; end of track.
 NOTE_ON_BAD_VELOCITY = bytes([0x00, 0x90, 0x3C, 0x90, 0x83, 0x60, 0x80, 0x3C, 0x40, 0x00, 0xFF, 0x2F, 0x00])
 # A key-signature meta event with 9 sharps (valid: -7..7), then E4 for 480 ticks.
-BAD_KEY_SIGNATURE = bytes([0x00, 0xFF, 0x59, 0x02, 0x09, 0x00, 0x00, 0x90, 0x40, 0x50, 0x83, 0x60, 0x80, 0x40,
-                           0x40, 0x00, 0xFF, 0x2F, 0x00])
+BAD_KEY_SIGNATURE = bytes(
+    [0x00, 0xFF, 0x59, 0x02, 0x09, 0x00, 0x00, 0x90, 0x40, 0x50, 0x83, 0x60, 0x80, 0x40, 0x40, 0x00, 0xFF, 0x2F, 0x00]
+)

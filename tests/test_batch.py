@@ -29,15 +29,14 @@ def random_batch(rng: np.random.Generator, B: int, N: int):
 @pytest.mark.parametrize("tolerance", [0.0, 3 * TICK])
 def test_batch_statistics_equals_song_statistics(legacy, tolerance):
     onsets, pitches, velocities, lengths, mask = random_batch(np.random.default_rng(7), 40, 30)
-    batch = batch_statistics(onsets, pitches, velocities, lengths, mask,
-                             tolerance=tolerance, legacy=legacy)
+    batch = batch_statistics(onsets, pitches, velocities, lengths, mask, tolerance=tolerance, legacy=legacy)
     assert tuple(batch) == M.STAT_KEYS
     for b in range(len(mask)):
         m = mask[b]
-        song = M.song_statistics(onsets[b, m], pitches[b, m], velocities[b, m], lengths[b, m],
-                                 tolerance=tolerance, legacy=legacy)
-        np.testing.assert_array_equal([batch[k][b] for k in M.STAT_KEYS], list(song.values()),
-                                      err_msg=f"song {b}")
+        song = M.song_statistics(
+            onsets[b, m], pitches[b, m], velocities[b, m], lengths[b, m], tolerance=tolerance, legacy=legacy
+        )
+        np.testing.assert_array_equal([batch[k][b] for k in M.STAT_KEYS], list(song.values()), err_msg=f"song {b}")
 
 
 def test_batch_statistics_without_mask_and_without_slots():
@@ -51,8 +50,12 @@ def test_batch_statistics_without_mask_and_without_slots():
 
 def test_song_table_measures_each_event_array_as_its_notes():
     rng = np.random.default_rng(5)
-    songs = [np.column_stack([rng.choice([0, 96 * TICK], n), np.full(n, 0.5), rng.integers(55, 70, n),
-                              rng.integers(1, 128, n)]) for n in (12, 0, 5)]
+    songs = [
+        np.column_stack(
+            [rng.choice([0, 96 * TICK], n), np.full(n, 0.5), rng.integers(55, 70, n), rng.integers(1, 128, n)]
+        )
+        for n in (12, 0, 5)
+    ]
     events, mask = padded(songs)
     assert events.shape == (3, 12, 4) and mask.sum(axis=1).tolist() == [12, 0, 5]
     table = song_table(songs, tolerance=TICK)

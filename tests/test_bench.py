@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from params_fixtures import tiny_model, tiny_raw
 
 from benchmarks import suite
 from benchmarks.bench import _quiet
@@ -32,7 +33,6 @@ from crnngan.data.notes import Notes
 from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
 from crnngan.models.networks import Discriminator, Generator
-from params_fixtures import tiny_model, tiny_raw
 
 ROOT = Path(__file__).resolve().parents[1]
 ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
@@ -58,6 +58,7 @@ def check_timing(result: dict, *rates: str) -> None:
 
 # ----- the reference computes the same function ------------------------------------------------
 
+
 def seeded(generator, z):
     """Free running with the flags' uniforms drawn from a fixed seed (both draw them alike)."""
     torch.manual_seed(11)
@@ -78,8 +79,9 @@ def test_reference_generator_matches_ours(layers, tones):
     # Same gradients too, so the timed backward passes do the same work.
     seeded(g, z).square().sum().backward()
     seeded(ref, z).square().sum().backward()
-    torch.testing.assert_close(ref.cells[-1].weight_hh.grad, getattr(g.lstm, f"weight_hh_l{layers - 1}").grad,
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        ref.cells[-1].weight_hh.grad, getattr(g.lstm, f"weight_hh_l{layers - 1}").grad, atol=1e-4, rtol=1e-4
+    )
     torch.testing.assert_close(ref.input.weight.grad, g.input.weight.grad, atol=1e-4, rtol=1e-4)
 
 
@@ -107,6 +109,7 @@ def test_reference_without_dropout_matches_in_training_mode():
 
 
 # ----- every measurement, tiny --------------------------------------------------------------
+
 
 def test_budget_counts_warmup_apart():
     b = Budget(warmup=1, min_repeats=2, max_repeats=3, seconds=1.0)
@@ -143,12 +146,15 @@ def test_preprocess_counts_files_read_and_notes(tmp_path):
     check_timing(out["by_workers"]["1"], "files_per_s", "notes_per_s")
 
 
-@pytest.mark.parametrize(("kind", "tones", "phase", "reference"), [
-    ("gan", 1, "adversarial", False),
-    ("gan", 3, "pretrain", False),
-    ("baseline", 1, "pretrain", False),
-    ("gan", 1, "adversarial", True),
-])
+@pytest.mark.parametrize(
+    ("kind", "tones", "phase", "reference"),
+    [
+        ("gan", 1, "adversarial", False),
+        ("gan", 3, "pretrain", False),
+        ("baseline", 1, "pretrain", False),
+        ("gan", 1, "adversarial", True),
+    ],
+)
 def test_training_step(kind, tones, phase, reference):
     _quiet()
     out = bench_training_step(tiny(kind, tones), phase, 6, ONE, TRAIN, reference=reference, device=CPU)
@@ -171,9 +177,14 @@ def test_speedups_peak_shares_and_target():
     def row(median, precision="32-true", gflops=1.0):
         return {"median_s": median, "min_s": median / 2, "precision": precision, "lstm_gflop_per_s": gflops}
 
-    steps = {"crnngan/adversarial": row(2.0), "crnngan/adversarial[bf16]": row(0.5, "bf16-mixed", 4.0),
-             "crnngan/pretrain": row(1.0), "crnngan3/adversarial": row(3.0),
-             "reference/adversarial": row(10.0), "reference/pretrain": row(1.5)}
+    steps = {
+        "crnngan/adversarial": row(2.0),
+        "crnngan/adversarial[bf16]": row(0.5, "bf16-mixed", 4.0),
+        "crnngan/pretrain": row(1.0),
+        "crnngan3/adversarial": row(3.0),
+        "reference/adversarial": row(10.0),
+        "reference/pretrain": row(1.5),
+    }
     add_speedups(steps)
     assert steps["crnngan/adversarial"]["speedup"] == 5.0
     assert steps["crnngan/adversarial[bf16]"]["speedup"] == 20.0
@@ -188,8 +199,13 @@ def test_speedups_peak_shares_and_target():
     assert steps["crnngan/adversarial[bf16]"]["share_of_spec_peak"] == 0.004
 
     target = speedup_target(steps, CPU)
-    assert target == {"best": "crnngan/adversarial[bf16]", "speedup": 20.0, "target": 10.0, "met": True,
-                      "on_gpu": False}
+    assert target == {
+        "best": "crnngan/adversarial[bf16]",
+        "speedup": 20.0,
+        "target": 10.0,
+        "met": True,
+        "on_gpu": False,
+    }
 
 
 def test_spec_peak_and_default_variants():
@@ -246,11 +262,17 @@ def test_paper_params_are_configs_paper_yaml(tmp_path):
 
 def test_whole_run_and_report(tmp_path, monkeypatch):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(tiny_raw({
-        "data": {"midi_dir": str(tmp_path / "no-corpus")},  # -> the synthetic corpus
-        "preprocess": {"segment_length": 8},
-        "sample": {"count": 2, "length": 8},
-    })))
+    params.write_text(
+        yaml.safe_dump(
+            tiny_raw(
+                {
+                    "data": {"midi_dir": str(tmp_path / "no-corpus")},  # -> the synthetic corpus
+                    "preprocess": {"segment_length": 8},
+                    "sample": {"count": 2, "length": 8},
+                }
+            )
+        )
+    )
     overlay = tmp_path / "paper.yaml"
     overlay.write_text(yaml.safe_dump({"models": {"crnngan": {"hidden_g": 12, "hidden_d": 12}}}))
     # A fast path that cannot run is reported, and the rest of the figures survive it.
@@ -272,8 +294,9 @@ def test_whole_run_and_report(tmp_path, monkeypatch):
     assert paper["crnngan/adversarial"]["hidden_g"] == 12 and paper["crnngan/adversarial"]["length"] == 25
     assert paper["crnngan/adversarial[cudagraphs]"]["unroll"] == "eager"
     assert "crnngan/adversarial[bf16]" not in paper and "crnngan/adversarial[broken]" not in paper
-    assert results["unsupported"] == {f"{c}/crnngan/adversarial[bf16]": "no bf16 LSTM here (test)"
-                                      for c in ("default", "paper")}
+    assert results["unsupported"] == {
+        f"{c}/crnngan/adversarial[bf16]": "no bf16 LSTM here (test)" for c in ("default", "paper")
+    }
     assert set(results["failed"]) == {"default/crnngan/adversarial[broken]", "paper/crnngan/adversarial[broken]"}
     assert all(positive(row["speedup"]) for key, row in paper.items() if key.startswith("crnngan/"))
     assert all(positive(row["share_of_measured_peak"]) for row in paper.values())

@@ -114,8 +114,14 @@ def test_summary_markdown_has_every_row(evaluated):
     claims = paper_claims(evaluated)
     md = summary_markdown(evaluated, claims, missing=["extra"], notes=["a note"])
     table_rows = [l.split("|")[1].strip() for l in md.splitlines() if l.startswith("| ")]
-    for row in ("baseline", "C-RNN-GAN", "C-RNN-GAN-3", "extra", "real music (30 steps of 1 tone)",
-                "real music (30 steps of up to 3 tones)"):
+    for row in (
+        "baseline",
+        "C-RNN-GAN",
+        "C-RNN-GAN-3",
+        "extra",
+        "real music (30 steps of 1 tone)",
+        "real music (30 steps of up to 3 tones)",
+    ):
         assert row in table_rows
     assert md.index("## Collapse") < md.index("## Statistics")  # the verdicts come first
     assert "- **C-RNN-GAN**: not collapsed (12 of 12 songs distinct" in md
@@ -153,8 +159,7 @@ def test_bach_chorales_are_scale_consistent_and_polyphonic(tmp_path):
     scrambled = [w.copy() for w in real_windows(chorales, 64, 40, seed=1)]
     for w in scrambled:
         w[:, 2] = rng.integers(36, 85, len(w))
-    results = evaluate_models({"crnngan": scrambled}, chorales, EvaluateConfig(real_windows=40),
-                              seed=0, steps=64)
+    results = evaluate_models({"crnngan": scrambled}, chorales, EvaluateConfig(real_windows=40), seed=0, steps=64)
     bach = results.real[1].stats
     assert results.real[1].verdict is None  # real Bach is not "collapsed"
     assert bach["scale_consistency"].mean > 0.9  # 0.95 here: one key per window

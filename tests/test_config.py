@@ -4,10 +4,10 @@ import dataclasses
 
 import pytest
 import yaml
+from params_fixtures import PARAMS_YAML, tiny_raw
 
 from crnngan.config import ConfigError, Params, build_model, parse_params
 from crnngan.model_config import BaselineConfig, GANConfig
-from params_fixtures import PARAMS_YAML, tiny_raw
 
 
 def keys(cls) -> set[str]:

@@ -6,16 +6,23 @@ import hashlib
 import numpy as np
 import pytest
 import torch
+from midi_fixtures import (
+    BAD_KEY_SIGNATURE,
+    NOTE_ON_BAD_VELOCITY,
+    chord_file,
+    drum_file,
+    raw_midi_file,
+    scale_file,
+    write_midi,
+)
 
 from crnngan.config import PreprocessConfig
 from crnngan.data.datamodule import EpochShuffle, SegmentDataModule
-from crnngan.data.preprocess import (NoUsableMidiError, assign_split, preprocess_folder, load_segments,
-                             save_preprocessed)
-from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, raw_midi_file,
-                           scale_file, write_midi)
+from crnngan.data.preprocess import NoUsableMidiError, assign_split, load_segments, preprocess_folder, save_preprocessed
 
-CFG = PreprocessConfig(segment_length=4, segment_hop=2, val_fraction=0.0, test_fraction=0.0,
-                       min_notes=2, workers=1, tones_per_step=(1, 3))
+CFG = PreprocessConfig(
+    segment_length=4, segment_hop=2, val_fraction=0.0, test_fraction=0.0, min_notes=2, workers=1, tones_per_step=(1, 3)
+)
 
 
 def melody(path, pitch0, n=12, start=0):
@@ -36,14 +43,21 @@ def test_bad_files_are_reported_not_fatal(tmp_path):
     ds = preprocess_folder(tmp_path, CFG)
     r = ds.report
     reasons = {s["file"]: s["reason"] for s in r["skipped"]}
-    assert reasons == {"empty.mid": "empty", "truncated.mid": "unreadable", "random.midi": "unreadable",
-                       "text.mid": "unreadable", "zero.mid": "no-notes", "drums_only.mid": "drum-only",
-                       "gap.mid": "absurd"}
+    assert reasons == {
+        "empty.mid": "empty",
+        "truncated.mid": "unreadable",
+        "random.midi": "unreadable",
+        "text.mid": "unreadable",
+        "zero.mid": "no-notes",
+        "drums_only.mid": "drum-only",
+        "gap.mid": "absurd",
+    }
     assert r["files_seen"] == 8 and r["files_used"] == 1 and r["files_skipped"] == 7
     assert all(s["detail"] for s in r["skipped"])
     # The manifest names every file once, sorted, with its outcome.
     assert [(m["file"], m["outcome"], m["reason"]) for m in ds.manifest] == sorted(
-        [("good.mid", "used", ""), *((f, "skipped", why) for f, why in reasons.items())])
+        [("good.mid", "used", ""), *((f, "skipped", why) for f, why in reasons.items())]
+    )
     (good,) = [m for m in ds.manifest if m["outcome"] == "used"]
     assert (good["split"], good["notes"], good["events"]) == ("train", 8, 8)  # the 8-note scale
 
@@ -120,7 +134,9 @@ def test_saved_dataset_feeds_the_datamodule(tmp_path):
     # 6 melodies of 12 events, windows of 4 every 2 events -> 5 windows each; chord.mid has
     # 4 events -> 1 window
     assert seg["train"].shape == (31, 4, 5)
-    assert load_segments(tmp_path / "out", 3)["train"].shape[2] == 14  # dt, onset, 3 x (length, pitch, velocity, presence)
+    assert (
+        load_segments(tmp_path / "out", 3)["train"].shape[2] == 14
+    )  # dt, onset, 3 x (length, pitch, velocity, presence)
     order1 = torch.cat([b[0] for b in _loader(tmp_path / "out", 3)])
     order2 = torch.cat([b[0] for b in _loader(tmp_path / "out", 3)])
     assert order1.shape == (31, 4, 5) and order1.dtype == torch.float32
@@ -158,6 +174,10 @@ def test_repaired_files_are_used_and_say_so(tmp_path):
     raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE[:-4] + second + end)
     ds = preprocess_folder(tmp_path, CFG)
     assert ds.report["files_used"] == 2 and ds.report["repaired"] == {
-        "byte.mid": "clipped-data-bytes", "key.mid": "dropped-malformed-meta"}
+        "byte.mid": "clipped-data-bytes",
+        "key.mid": "dropped-malformed-meta",
+    }
     assert [(m["file"], m["outcome"], m["repair"], m["notes"]) for m in ds.manifest] == [
-        ("byte.mid", "used", "clipped-data-bytes", 2), ("key.mid", "used", "dropped-malformed-meta", 2)]
+        ("byte.mid", "used", "clipped-data-bytes", 2),
+        ("key.mid", "used", "dropped-malformed-meta", 2),
+    ]

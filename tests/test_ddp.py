@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow import MlflowClient
+from params_fixtures import tiny_raw
 
 from crnngan.config import parse_params
 from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
-from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"layers_g": 1, "curriculum_step": 16}  # over params_fixtures.TINY
@@ -103,8 +103,19 @@ def test_a_resumed_ddp_run_ends_as_one_that_never_stopped(tmp_path, ddp_data):
 def test_the_train_stage_under_ddp_logs_and_writes_once(tmp_path, ddp_data, mlflow_tmp):
     params = write_params(tmp_path / "params.yaml", MODELS)
     out = tmp_path / "models" / "crnngan"
-    run(["pipelines/train.py", "--model", "crnngan", "--params", str(params), "--data", str(ddp_data),
-         "--out", str(out)])
+    run(
+        [
+            "pipelines/train.py",
+            "--model",
+            "crnngan",
+            "--params",
+            str(params),
+            "--data",
+            str(ddp_data),
+            "--out",
+            str(out),
+        ]
+    )
     client = MlflowClient(mlflow_tmp)
     runs = [r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])]
     children = [r for r in runs if r.data.tags.get("model") == "crnngan"]

@@ -14,8 +14,9 @@ BEAT = 0.5  # seconds per quarter note at the reference 120 BPM
 
 def test_song_features_hand_example():
     # A dyad (60, 64) then 62 and 75, one beat apart; lengths 1, 1, 1/2 and 4 beats.
-    f = D.song_features(onsets=[0, 0, BEAT, 2 * BEAT], pitches=[60, 64, 62, 75],
-                        lengths=[BEAT, BEAT, BEAT / 2, 4 * BEAT])
+    f = D.song_features(
+        onsets=[0, 0, BEAT, 2 * BEAT], pitches=[60, 64, 62, 75], lengths=[BEAT, BEAT, BEAT / 2, 4 * BEAT]
+    )
     assert tuple(f) == D.FEATURE_NAMES
     assert f["pitch_count"][0] == 4 and f["pitch_range"][0] == 15  # 75 - 60
     assert f["avg_pitch_interval"][0] == pytest.approx(19 / 3)  # |+4| + |-2| + |+13|, over 3
@@ -115,8 +116,10 @@ def random_song(rng, n, pitches, gaps, lengths):
 
 
 def reference_set(rng, size=24):
-    return [random_song(rng, int(rng.integers(30, 41)), [60, 62, 64, 65, 67, 69],
-                        [0.25, 0.5, 1.0], [0.25, 0.5]) for _ in range(size)]
+    return [
+        random_song(rng, int(rng.integers(30, 41)), [60, 62, 64, 65, 67, 69], [0.25, 0.5, 1.0], [0.25, 0.5])
+        for _ in range(size)
+    ]
 
 
 def test_compare_sets_identical_sets():
@@ -140,14 +143,23 @@ def test_compare_sets_identical_sets():
 def test_compare_sets_disjoint_sets():
     rng = np.random.default_rng(4)
     reference = reference_set(rng)
-    generated = [random_song(rng, int(rng.integers(90, 101)), np.arange(20, 100),
-                             [0.0, 0.125], [0.1, 2.0]) for _ in range(24)]
+    generated = [
+        random_song(rng, int(rng.integers(90, 101)), np.arange(20, 100), [0.0, 0.125], [0.1, 2.0]) for _ in range(24)
+    ]
     result = D.compare_sets(generated, reference)
     # Counts, spreads, intervals and timings are far apart: the inter-set distances lie
     # well beyond the reference's intra-set ones. (Pitch-class histograms are bounded
     # and overlap partly.)
-    for name in ("note_count", "pitch_range", "avg_pitch_interval", "interval_histogram",
-                 "mean_ioi", "ioi_histogram", "mean_note_length", "note_length_histogram"):
+    for name in (
+        "note_count",
+        "pitch_range",
+        "avg_pitch_interval",
+        "interval_histogram",
+        "mean_ioi",
+        "ioi_histogram",
+        "mean_note_length",
+        "note_length_histogram",
+    ):
         assert result[name]["oa"] < 1e-3, name
     assert result["summary"]["oa"] < 0.1 and result["summary"]["kld"] > 10
 

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from crnngan.evaluation import diversity as dv
 from crnngan.constants import TIME_QUANTUM
+from crnngan.evaluation import diversity as dv
 
 
 def song(pitches, dt=0.5, length=0.25) -> np.ndarray:

@@ -54,7 +54,9 @@ def test_package_inits_hold_no_code():
 def test_no_relative_imports():
     # The scanner reads absolute imports only; the package uses no others.
     for source in (SRC / "crnngan").rglob("*.py"):
-        assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(source.read_text()))), source
+        assert not any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(ast.parse(source.read_text()))), (
+            source
+        )
 
 
 def stages() -> list[tuple[str, dict]]:
@@ -64,8 +66,13 @@ def stages() -> list[tuple[str, dict]]:
 def test_import_scanner_follows_module_and_transitive_imports(tmp_path):
     script = tmp_path / "s.py"
     script.write_text("from crnngan.training.fit import fit\nfrom crnngan.data import midi_io\nimport numpy\n")
-    assert {"crnngan.training.fit", "crnngan.training.gan", "crnngan.models.networks", "crnngan.config",
-            "crnngan.data.midi_io"} <= package_closure(script)
+    assert {
+        "crnngan.training.fit",
+        "crnngan.training.gan",
+        "crnngan.models.networks",
+        "crnngan.config",
+        "crnngan.data.midi_io",
+    } <= package_closure(script)
     assert "crnngan.data" not in package_closure(script)
 
 
@@ -73,9 +80,11 @@ def test_import_scanner_follows_module_and_transitive_imports(tmp_path):
 def test_stage_code_deps_are_exactly_its_imports(name, stage):
     script = ROOT / stage["cmd"].split()[1]
     assert script.parent.name == "pipelines", stage["cmd"]
-    listed = {".".join(Path(d).relative_to("src").with_suffix("").parts) for d in stage["deps"]
-              if str(d).startswith("src/crnngan/")}
+    listed = {
+        ".".join(Path(d).relative_to("src").with_suffix("").parts)
+        for d in stage["deps"]
+        if str(d).startswith("src/crnngan/")
+    }
     assert f"pipelines/{script.name}" in stage["deps"]
     imported = package_closure(script)
-    assert listed == imported, (f"{name}: missing {sorted(imported - listed)}, "
-                                f"not imported {sorted(listed - imported)}")
+    assert listed == imported, f"{name}: missing {sorted(imported - listed)}, not imported {sorted(listed - imported)}"

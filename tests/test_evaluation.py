@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mlflow import MlflowClient
+from stage_scripts import load_stage
+from test_compare import random_song
 
 from crnngan import tracking
 from crnngan.config import EvaluateConfig
@@ -22,8 +24,6 @@ from crnngan.evaluation.labels import REPORTED
 from crnngan.evaluation.metrics import KEY_METRICS, model_metrics, real_metrics
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import SHORT_SHARE
-from stage_scripts import load_stage
-from test_compare import random_song
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -34,8 +34,9 @@ REPO = Path(__file__).resolve().parents[1]
 def tones(pitches: list[int], dt: float = 0.25) -> np.ndarray:
     """Events of one melody: a tone every ``dt`` seconds, all of velocity 64."""
     n = len(pitches)
-    return np.column_stack([np.r_[0.0, np.full(n - 1, dt)], np.full(n, dt), pitches,
-                            np.full(n, 64.0)]).astype(np.float32)
+    return np.column_stack([np.r_[0.0, np.full(n - 1, dt)], np.full(n, dt), pitches, np.full(n, 64.0)]).astype(
+        np.float32
+    )
 
 
 HELD, ALTERNATING = tones([60] * 12), tones([60, 67] * 6)  # the two real test songs
@@ -66,14 +67,24 @@ def test_results_of_hand_made_songs(hand_made):
     # |2 - 1.5| / sqrt(1/3), |7 - 3.5| / (7 / sqrt(3)), |2 - 4| / (4 / sqrt(3)): sqrt(3) / 2 each;
     # scale consistency (1.0), intensity span (0) and polyphony (0) match real music exactly.
     half_root3 = pytest.approx(math.sqrt(3) / 2, rel=1e-12)
-    assert gan.distance == {"scale_consistency": 0.0, "tone_span": half_root3, "unique_tones": half_root3,
-                            "intensity_span": 0.0, "polyphony": 0.0, "repetitions_3": half_root3}
+    assert gan.distance == {
+        "scale_consistency": 0.0,
+        "tone_span": half_root3,
+        "unique_tones": half_root3,
+        "intensity_span": 0.0,
+        "polyphony": 0.0,
+        "repetitions_3": half_root3,
+    }
     assert gan.closeness == pytest.approx(math.sqrt(3) / 4, rel=1e-12)
     # 2 and 3 tones against the real 8: under SHORT_SHARE of it, so short and never close.
     base = results.models["baseline"]
     assert base.median_events == 2 and base.short and base.closeness == math.inf  # median 2.5 rounds to even
     assert f"baseline: median song of 2 tones, under {SHORT_SHARE:g} x the real 8" in results.notes[0]
-    assert model_metrics(results, "crnngan")["real_mean"]["unique_tones"] == 1.5 == results.real_means("crnngan")["unique_tones"]
+    assert (
+        model_metrics(results, "crnngan")["real_mean"]["unique_tones"]
+        == 1.5
+        == results.real_means("crnngan")["unique_tones"]
+    )
     assert real_metrics(results)["k1"]["stats"]["unique_tones"]["std"] == math.sqrt(1 / 3)
 
 
@@ -83,11 +94,13 @@ def test_the_tuning_objective_scores_with_the_reports_distance(hand_made):
     generated, results = hand_made
     gan = results.models["crnngan"]
     assert all(d < CAP for d in gan.distance.values())  # no distance is capped
-    closeness = Closeness([HELD, ALTERNATING], normalizer=None, tones_per_step=1, count=3,
-                          windows=HAND_CFG.real_windows, seed=7)
+    closeness = Closeness(
+        [HELD, ALTERNATING], normalizer=None, tones_per_step=1, count=3, windows=HAND_CFG.real_windows, seed=7
+    )
     assert closeness.score(generated["crnngan"], 8) == gan.closeness
-    report_mean = np.mean([stat_distance(gan.stats[s].mean, results.real[1].stats[s].mean,
-                                         results.real[1].stats[s].std) for s in FIGURE3])
+    report_mean = np.mean(
+        [stat_distance(gan.stats[s].mean, results.real[1].stats[s].mean, results.real[1].stats[s].std) for s in FIGURE3]
+    )
     assert report_mean == gan.closeness
 
 
@@ -97,30 +110,51 @@ def test_the_tuning_objective_scores_with_the_reports_distance(hand_made):
 def write_inputs(root: Path) -> None:
     rng = np.random.default_rng(1)
     real = [random_song(rng, 60) for _ in range(5)]
-    SongSet(events=np.concatenate(real), offsets=np.cumsum([0] + [len(s) for s in real]),
-            split=np.array([0, 2, 2, 2, 1], dtype=np.int8), names=np.array([f"s{i}" for i in range(5)]),
-            content_hash=np.array([f"h{i}" for i in range(5)])).save(root / "songs.npz")
+    SongSet(
+        events=np.concatenate(real),
+        offsets=np.cumsum([0] + [len(s) for s in real]),
+        split=np.array([0, 2, 2, 2, 1], dtype=np.int8),
+        names=np.array([f"s{i}" for i in range(5)]),
+        content_hash=np.array([f"h{i}" for i in range(5)]),
+    ).save(root / "songs.npz")
     for model in ("crnngan", "baseline"):
         (root / "samples" / model).mkdir(parents=True)
         save_songs(root / "samples" / model / "songs.npz", [random_song(rng, 20) for _ in range(5)])
     (root / "models" / "crnngan").mkdir(parents=True)
     (root / "models" / "crnngan" / "epoch_stats.csv").write_text(
         "epoch,scale_consistency,tone_span,unique_tones,intensity_span,polyphony,repetitions_3,d_loss\n"
-        "0,0.8,10,8,30,0.1,40,\n1,0.85,12,9,35,0.2,20,0.7\n2,0.9,14,11,40,0.25,12,0.69\n")
+        "0,0.8,10,8,30,0.1,40,\n1,0.85,12,9,35,0.2,20,0.7\n2,0.9,14,11,40,0.25,12,0.69\n"
+    )
     (root / "params.yaml").write_text(
         "seed: 0\nsample: {count: 5, length: 20}\nevaluate: {real_windows: 8, bootstrap: 50}\n"
-        "mlflow: {experiment: crnngan}\n")
+        "mlflow: {experiment: crnngan}\n"
+    )
 
 
 def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow_tmp, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_inputs(tmp_path)
-    run = MlflowClient(mlflow_tmp).create_run(tracking.setup("crnngan"),
-                                              tags={"model": "crnngan", "stage": "train"})
-    rc = load_stage("evaluate").main([
-        "--params", "params.yaml", "--models", "crnngan", "crnngan3", "baseline",
-        "--samples", "samples", "--data", ".", "--train-dir", "models", "--metrics", "metrics",
-        "--reports", "reports"])
+    run = MlflowClient(mlflow_tmp).create_run(tracking.setup("crnngan"), tags={"model": "crnngan", "stage": "train"})
+    rc = load_stage("evaluate").main(
+        [
+            "--params",
+            "params.yaml",
+            "--models",
+            "crnngan",
+            "crnngan3",
+            "baseline",
+            "--samples",
+            "samples",
+            "--data",
+            ".",
+            "--train-dir",
+            "models",
+            "--metrics",
+            "metrics",
+            "--reports",
+            "reports",
+        ]
+    )
     assert rc == 0
 
     def strict(text: str) -> dict:
@@ -135,7 +169,10 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     assert claims["checked"] == len(claims["claims"]) > 0 and {"id", "agrees"} <= set(claims["claims"][0])
     figures = tmp_path / "reports" / "figures"
     assert {p.name for p in figures.iterdir()} == {
-        *(f"hist_{k}.png" for k in REPORTED), "training_curves.png", "piano_rolls.png"}
+        *(f"hist_{k}.png" for k in REPORTED),
+        "training_curves.png",
+        "piano_rolls.png",
+    }
     md = (tmp_path / "reports" / "summary.md").read_text()
     assert "**C-RNN-GAN-3 was not evaluated**" in md and "| T1 |" in md
 
@@ -179,8 +216,10 @@ def test_an_mlflow_failure_only_warns(monkeypatch, caplog):
 
 def test_the_stage_loads_neither_torch_nor_training():
     # Evaluating songs needs no deep learning: the stage starts fast and runs without a GPU stack.
-    code = ("import sys; from stage_scripts import load_stage; load_stage('evaluate'); "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'pytorch_lightning', "
-            "'lightning') or m.startswith('crnngan.training')))")
+    code = (
+        "import sys; from stage_scripts import load_stage; load_stage('evaluate'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'pytorch_lightning', "
+        "'lightning') or m.startswith('crnngan.training')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO / "tests", capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

@@ -13,8 +13,8 @@ from crnngan.models.losses import (
     freeze_decision,
     generator_loss,
     hypotheses_loss,
-    pitch_errors,
     next_event_loss,
+    pitch_errors,
 )
 
 
@@ -48,8 +48,12 @@ def test_losses_are_clamped_when_d_is_certain():
 
 def test_feature_matching_paired_value():
     real = torch.zeros(2, 2, 2)  # (B, T, C)
-    fake = torch.tensor([[[1.0, 2.0], [0.0, 1.0]],    # squared sum 1 + 4 + 0 + 1 = 6
-                         [[3.0, 0.0], [0.0, -2.0]]])  # squared sum 9 + 0 + 0 + 4 = 13
+    fake = torch.tensor(
+        [
+            [[1.0, 2.0], [0.0, 1.0]],  # squared sum 1 + 4 + 0 + 1 = 6
+            [[3.0, 0.0], [0.0, -2.0]],
+        ]
+    )  # squared sum 9 + 0 + 0 + 4 = 13
     # summed over time and channels, averaged over the batch: (6 + 13) / 2
     assert feature_matching_loss(real, fake, "paired").item() == pytest.approx(9.5)
     assert feature_matching_loss(fake, real, "paired").item() == pytest.approx(9.5)
@@ -115,17 +119,17 @@ def test_next_event_loss_with_presence():
 @pytest.mark.parametrize(
     "d_loss, g_loss, ratio, expected",
     [
-        (0.5, 1.0, 0.7, (True, False)),   # D below 70% of G: D frozen
+        (0.5, 1.0, 0.7, (True, False)),  # D below 70% of G: D frozen
         (0.69, 1.0, 0.7, (True, False)),
         (0.7, 1.0, 0.7, (False, False)),  # exactly 70%: not below
         (0.8, 1.0, 0.7, (False, False)),  # close losses: both train
-        (1.0, 0.5, 0.7, (False, True)),   # G below 70% of D: G frozen
+        (1.0, 0.5, 0.7, (False, True)),  # G below 70% of D: G frozen
         (1.0, 1.0, 0.7, (False, False)),
         (0.0, 1.0, 0.7, (True, False)),
         (0.0, 0.0, 0.7, (False, False)),
         (0.01, 5.0, 0.0, (False, False)),  # ratio 0: never freeze
         (5.0, 0.01, 0.0, (False, False)),
-        (1.0, 3.0, 0.7, (True, False)),    # no "loss < 2" gate as in the original code
+        (1.0, 3.0, 0.7, (True, False)),  # no "loss < 2" gate as in the original code
         (0.9, 1.0, 1.0, (True, False)),
         (1.0, 0.9, 1.0, (False, True)),
     ],
@@ -148,10 +152,15 @@ def test_freeze_rejects_ratio_outside_unit_interval(ratio):
         freeze_decision(1.0, 1.0, ratio)
 
 
-@pytest.mark.parametrize("accuracy, threshold, expected", [
-    (0.96, 0.95, (True, False)), (0.95, 0.95, (True, False)), (0.94, 0.95, (False, False)),
-    (1.0, 1.01, (False, False)),  # a threshold above 1 never freezes
-])
+@pytest.mark.parametrize(
+    "accuracy, threshold, expected",
+    [
+        (0.96, 0.95, (True, False)),
+        (0.95, 0.95, (True, False)),
+        (0.94, 0.95, (False, False)),
+        (1.0, 1.01, (False, False)),  # a threshold above 1 never freezes
+    ],
+)
 def test_freeze_by_accuracy(accuracy, threshold, expected):
     assert freeze_by_accuracy(accuracy, threshold) == expected
 

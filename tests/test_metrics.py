@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from crnngan.evaluation import statistics as M
 from crnngan.constants import TIME_QUANTUM
 from crnngan.data.notes import frequency_to_pitch, pitch_to_frequency
+from crnngan.evaluation import statistics as M
 
 TICK = TIME_QUANTUM
 BEAT = 384 * TICK  # one quarter note
@@ -235,8 +235,7 @@ def test_non_finite_pitches_are_rejected():
 # ----------------------------------------------------------------------------- song
 
 
-SONG = dict(onsets=CHORD_THEN_TWO, pitches=[60, 64, 66.7, 62, 60],
-            velocities=[10, 20, 30, 40, 50], lengths=[0.5] * 5)
+SONG = dict(onsets=CHORD_THEN_TWO, pitches=[60, 64, 66.7, 62, 60], velocities=[10, 20, 30, 40, 50], lengths=[0.5] * 5)
 
 
 def test_song_statistics_clean():
@@ -245,9 +244,15 @@ def test_song_statistics_clean():
     # Tones 60 64 67 62 60 (66.7 rounds to G): all in C major.
     # Repetitions: no two equal 2-tone windows; rate l=2: 0 of m (m + 1) / 2 = 3 pairs
     # (m = 5 - 4 + 1 = 2); l >= 3 needs 2l <= 5 tones: no pairs, NaN.
-    expected = {"num_tones": 5, "polyphony": 1 / 3, "scale_consistency": 1.0,
-                "tone_span": 7, "unique_tones": 4, "intensity_span": 40,  # 67-60, 50-10
-                "repetitions_rate_2": 0.0}
+    expected = {
+        "num_tones": 5,
+        "polyphony": 1 / 3,
+        "scale_consistency": 1.0,
+        "tone_span": 7,
+        "unique_tones": 4,
+        "intensity_span": 40,  # 67-60, 50-10
+        "repetitions_rate_2": 0.0,
+    }
     expected.update({f"repetitions_{l}": 0 for l in M.REPETITION_LENGTHS})
     expected.update({f"repetitions_rate_{l}": np.nan for l in range(3, 10)})
     np.testing.assert_allclose([stats[k] for k in expected], list(expected.values()))
@@ -264,8 +269,11 @@ def test_song_statistics_legacy():
 
 def test_song_statistics_edge_cases():
     empty = M.song_statistics([], [], [], [])
-    assert all(math.isnan(empty[k]) for k in M.STAT_KEYS if k in ("polyphony", "scale_consistency")
-               or k.startswith("repetitions_rate"))
+    assert all(
+        math.isnan(empty[k])
+        for k in M.STAT_KEYS
+        if k in ("polyphony", "scale_consistency") or k.startswith("repetitions_rate")
+    )
     assert all(empty[k] == 0 for k in ("num_tones", "tone_span", "unique_tones", "intensity_span"))
     assert all(empty[f"repetitions_{l}"] == 0 for l in M.REPETITION_LENGTHS)
     one = M.song_statistics([0.0], [60], [64], [0.5])

@@ -4,14 +4,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from midi_fixtures import (
+    BAD_KEY_SIGNATURE,
+    NOTE_ON_BAD_VELOCITY,
+    chord_file,
+    drum_file,
+    mido_file,
+    raw_midi_file,
+    scale_file,
+    tempo_change_file,
+    write_midi,
+)
 
 from crnngan.constants import TIME_QUANTUM
 from crnngan.data.midi_io import MidiReadError, read_notes, write_notes
 from crnngan.data.notes import Notes
-from crnngan.data.representation import (events_to_notes, events_to_steps, notes_to_events,
-                                    steps_to_events)
-from midi_fixtures import (BAD_KEY_SIGNATURE, NOTE_ON_BAD_VELOCITY, chord_file, drum_file, mido_file, raw_midi_file,
-                           scale_file, tempo_change_file, write_midi)
+from crnngan.data.representation import events_to_notes, events_to_steps, notes_to_events, steps_to_events
 
 
 def events_of(path: Path, **kw) -> np.ndarray:
@@ -20,14 +28,16 @@ def events_of(path: Path, **kw) -> np.ndarray:
 
 def test_c_major_scale_events(tmp_path):
     ev = events_of(scale_file(tmp_path / "scale.mid"))
-    expected = np.array([[0.0 if i == 0 else 0.5, 0.5, p, 80]
-                         for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], np.float32)
+    expected = np.array(
+        [[0.0 if i == 0 else 0.5, 0.5, p, 80] for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72])], np.float32
+    )
     np.testing.assert_allclose(ev, expected, atol=1e-6)
 
 
 def test_ticks_per_beat_does_not_change_events(tmp_path):
-    np.testing.assert_array_equal(events_of(scale_file(tmp_path / "a.mid", tpb=480)),
-                                  events_of(scale_file(tmp_path / "b.mid", tpb=96)))
+    np.testing.assert_array_equal(
+        events_of(scale_file(tmp_path / "a.mid", tpb=480)), events_of(scale_file(tmp_path / "b.mid", tpb=96))
+    )
 
 
 def test_chord_has_zero_dt(tmp_path):
@@ -57,12 +67,15 @@ def test_drum_only_is_a_reason(tmp_path):
     assert err.value.reason == "drum-only"
 
 
-@pytest.mark.parametrize("content, reason", [
-    (b"", "unreadable"),
-    (b"MThd\x00\x00\x00\x06\x00\x01", "unreadable"),  # truncated header
-    (bytes(range(256)) * 4, "unreadable"),  # random bytes
-    (b"this is a text file, not MIDI\n", "unreadable"),
-])
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (b"", "unreadable"),
+        (b"MThd\x00\x00\x00\x06\x00\x01", "unreadable"),  # truncated header
+        (bytes(range(256)) * 4, "unreadable"),  # random bytes
+        (b"this is a text file, not MIDI\n", "unreadable"),
+    ],
+)
 def test_bad_bytes_raise_midi_read_error(tmp_path, content, reason):
     path = tmp_path / "bad.mid"
     path.write_bytes(content)
@@ -90,16 +103,16 @@ def test_midi_events_midi_round_trip(tmp_path):
 
 def test_notes_snap_to_grid_and_dedupe():
     # Same pitch doubled at one onset (two tracks) is one tone; the louder one is kept.
-    ev = notes_to_events(Notes(np.array([0.0, 0.0, 0.4]), np.array([0.5, 0.5, 0.0001]),
-                               np.array([60, 60, 62]), np.array([50, 90, 70])))
+    ev = notes_to_events(
+        Notes(np.array([0.0, 0.0, 0.4]), np.array([0.5, 0.5, 0.0001]), np.array([60, 60, 62]), np.array([50, 90, 70]))
+    )
     assert ev[:, 2].tolist() == [60, 62] and ev[0, 3] == 90
     assert ev[1, 1] == pytest.approx(TIME_QUANTUM)  # a too-short tone keeps one quantum
 
 
 def test_steps_pack_chords_and_round_trip():
     # A 4-note chord, then a single note 1 s later.
-    ev = np.array([[0, 1, 60, 80], [0, 1, 64, 80], [0, 1, 67, 80], [0, 1, 72, 80],
-                   [1.0, 0.5, 62, 70]], np.float32)
+    ev = np.array([[0, 1, 60, 80], [0, 1, 64, 80], [0, 1, 67, 80], [0, 1, 72, 80], [1.0, 0.5, 62, 70]], np.float32)
     steps = events_to_steps(ev, 3)
     # 3 tones in step 0, the 4th spills to step 1 (dt 0), the last note in step 2
     assert steps.shape == (3, 10)
@@ -121,9 +134,13 @@ def test_tempo_change_survives_a_restated_tempo_in_another_track(tmp_path):
     # Track 0: 120 BPM, then 60 BPM from tick 960. Track 1 restates 120 BPM at tick 0 (as
     # sequencer exports do) and plays quarter notes at ticks 0, 960 and 1440. miditoolkit's
     # own loader restarts its tempo list at track 1's tick-0 event and reads 0, 1.0, 1.5 s.
-    path = mido_file(tmp_path / "restated.mid", [[("tempo", 0, 120), ("tempo", 960, 60)],
-                                                 [("tempo", 0, 120), ("note", 0, 60), ("note", 960, 62),
-                                                  ("note", 1440, 64)]])
+    path = mido_file(
+        tmp_path / "restated.mid",
+        [
+            [("tempo", 0, 120), ("tempo", 960, 60)],
+            [("tempo", 0, 120), ("note", 0, 60), ("note", 960, 62), ("note", 1440, 64)],
+        ],
+    )
     notes = read_notes(path).notes
     np.testing.assert_allclose(notes.onsets, [0.0, 1.0, 2.0])  # 1440: 1 s + 480 ticks at 60 BPM
     np.testing.assert_allclose(notes.lengths, [0.5, 1.0, 1.0])
@@ -132,9 +149,13 @@ def test_tempo_change_survives_a_restated_tempo_in_another_track(tmp_path):
 def test_tempo_changes_in_a_later_track(tmp_path):
     # No tempo in track 0 (MIDI's default 120 BPM holds); track 1 changes to 60 at tick 480
     # and back to 120 at tick 1440 (and, for the tie rule, sets 90 then 120 at tick 1440).
-    path = mido_file(tmp_path / "later.mid", [[("note", 0, 48)],
-                                              [("tempo", 480, 60), ("tempo", 1440, 90), ("tempo", 1440, 120),
-                                               ("note", 960, 60), ("note", 1920, 62)]])
+    path = mido_file(
+        tmp_path / "later.mid",
+        [
+            [("note", 0, 48)],
+            [("tempo", 480, 60), ("tempo", 1440, 90), ("tempo", 1440, 120), ("note", 960, 60), ("note", 1920, 62)],
+        ],
+    )
     notes = read_notes(path).notes
     # 960: 480 ticks at 120 (0.5 s) + 480 at 60 (1 s) = 1.5 s; 1920: 0.5 + 960 at 60 (2 s) +
     # 480 at 120 (0.5 s) = 3.0 s; had 90 BPM won the tie, 3.17 s.
@@ -171,10 +192,14 @@ def test_a_malformed_key_signature_is_dropped_and_reported(tmp_path):
     assert read_notes(scale_file(tmp_path / "scale.mid")).repairs == ()
 
 
-@pytest.mark.parametrize("data", [
-    NOTE_ON_BAD_VELOCITY[:7],  # the track ends inside the note-off: truncated
-    bytes([0x00, 0xF4, 0x3C]),  # an undefined status byte
-], ids=["truncated", "undefined-status"])
+@pytest.mark.parametrize(
+    "data",
+    [
+        NOTE_ON_BAD_VELOCITY[:7],  # the track ends inside the note-off: truncated
+        bytes([0x00, 0xF4, 0x3C]),  # an undefined status byte
+    ],
+    ids=["truncated", "undefined-status"],
+)
 def test_really_broken_files_stay_unreadable(tmp_path, data):
     with pytest.raises(MidiReadError, match="unreadable"):
         read_notes(raw_midi_file(tmp_path / "broken.mid", data))

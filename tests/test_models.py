@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+from crnngan.data.representation import feature_width
 from crnngan.models.networks import (
     Discriminator,
     Generator,
@@ -16,7 +17,6 @@ from crnngan.models.networks import (
     num_uniforms,
     with_pitch_classes,
 )
-from crnngan.data.representation import feature_width
 
 
 def make_generator(tones: int = 1, dropout: float = 0.5) -> Generator:
@@ -163,8 +163,7 @@ def test_candidates_are_drawn_with_their_probability():
 def test_generator_with_hypotheses_shapes_and_free_running(tones):
     torch.manual_seed(0)
     num_features = feature_width(tones)
-    g = Generator(num_features, hidden=8, layers=2, noise_dim=4, dropout=0.0, tones_per_step=tones,
-                  hypotheses=3).eval()
+    g = Generator(num_features, hidden=8, layers=2, noise_dim=4, dropout=0.0, tones_per_step=tones, hypotheses=3).eval()
     z = torch.rand(2, 9, 4)
     assert g.teacher_forced(z, torch.randn(2, 9, num_features)).shape == (2, 9, 3 * (num_features + 1))
     with torch.no_grad():
@@ -190,6 +189,7 @@ def test_circle_of_fifths_puts_a_scale_on_one_arc():
     assert angles.tolist() == pytest.approx([-30, 0, 30, 60, 90, 120, 150, -150], abs=1e-3)
     # Hz: 440 Hz is A4 (69), at 90 degrees; an absent slot (k = 2) has no place.
     hz = torch.tensor([[0.0, 1.0, 1.0, (440.0 - 400.0) / 80.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]])
-    torch.testing.assert_close(circle_of_fifths(hz, 2, ("frequency", 400.0, 80.0)),
-                               torch.tensor([[0.0, 1.0, 0.0, 0.0]]), atol=1e-5, rtol=0)
+    torch.testing.assert_close(
+        circle_of_fifths(hz, 2, ("frequency", 400.0, 80.0)), torch.tensor([[0.0, 1.0, 0.0, 0.0]]), atol=1e-5, rtol=0
+    )
     assert with_pitch_classes(x, 1, None) is x and with_pitch_classes(x, 1, scale).shape == (8, 7)

@@ -23,10 +23,10 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
-
-from crnngan.tools import ui
-from crnngan.config import parse_params
 from params_fixtures import tiny_raw
+
+from crnngan.config import parse_params
+from crnngan.tools import ui
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "pw-7Yq2-not-for-logs"
@@ -60,14 +60,30 @@ def postgres_url() -> str:
         shutil.chown(base, "postgres")
         shutil.chown(pwfile, "postgres")
     port = ui.free_port()
-    run = lambda *cmd: subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
+
+    def run(*cmd):
+        return subprocess.run([*as_user, *cmd], check=True, capture_output=True, text=True, timeout=120)
+
     run(initdb, "-D", str(data), "-U", USER, f"--pwfile={pwfile}", "--auth=scram-sha-256")
-    run(pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "start",
-        "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1")
+    run(
+        pg_ctl,
+        "-D",
+        str(data),
+        "-l",
+        str(base / "server.log"),
+        "-w",
+        "start",
+        "-o",
+        f"-p {port} -k {base} -c listen_addresses=127.0.0.1",
+    )
     try:
         env = {**os.environ, "PGPASSWORD": PASSWORD}
-        subprocess.run([postgres_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER,
-                        "optuna"], check=True, env=env, timeout=60)
+        subprocess.run(
+            [postgres_bin("createdb") or "createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, "optuna"],
+            check=True,
+            env=env,
+            timeout=60,
+        )
         yield f"postgresql+psycopg2://{USER}:{PASSWORD}@127.0.0.1:{port}/optuna"
     finally:
         run(pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop")
@@ -90,12 +106,24 @@ def working_copy(folder: Path, storage: str) -> Path:
     """A machine's checkout: the params (study on PostgreSQL, a 1 s heartbeat) and a dvc.yaml
     marking the project root, where the worker keeps its optuna/ and tune/ folders."""
     folder.mkdir()
-    raw = tiny_raw({
-        "models": {"crnngan": TINY_MODEL},
-        "tune": {"model": "crnngan", "study_name": "across", "n_trials": N_TRIALS, "pruner": {"kind": "none"},
-                 "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8, "storage": storage,
-                 "heartbeat_s": 1,
-                 "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}}}})
+    raw = tiny_raw(
+        {
+            "models": {"crnngan": TINY_MODEL},
+            "tune": {
+                "model": "crnngan",
+                "study_name": "across",
+                "n_trials": N_TRIALS,
+                "pruner": {"kind": "none"},
+                "epochs": 1,
+                "pretrain_epochs": 1,
+                "closeness_songs": 4,
+                "real_windows": 8,
+                "storage": storage,
+                "heartbeat_s": 1,
+                "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True}},
+            },
+        }
+    )
     parse_params(raw)
     (folder / "params.yaml").write_text(yaml.safe_dump(raw))
     (folder / "dvc.yaml").write_text("stages: {}\n")
@@ -104,8 +132,13 @@ def working_copy(folder: Path, storage: str) -> Path:
 
 def start_worker(copy: Path, data: Path, tracking: str) -> subprocess.Popen:
     env = {**{k: v for k, v in os.environ.items() if k != "DVC_ROOT"}, "MLFLOW_TRACKING_URI": tracking}
-    return subprocess.Popen([sys.executable, str(REPO / "pipelines" / "tune.py"), "run", "--data", str(data)],
-                            cwd=copy, env=env, stdout=open(copy / "worker.log", "w"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "pipelines" / "tune.py"), "run", "--data", str(data)],
+        cwd=copy,
+        env=env,
+        stdout=open(copy / "worker.log", "w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def running_trial_of(storage: str, pid: int, timeout_s: float = 180) -> int:
@@ -124,7 +157,8 @@ def running_trial_of(storage: str, pid: int, timeout_s: float = 180) -> int:
 
 
 def test_two_machines_share_a_postgres_study_and_survive_a_killed_worker(
-        tmp_path, data_dir, postgres_url, mlflow_server):
+    tmp_path, data_dir, postgres_url, mlflow_server
+):
     copies = [working_copy(tmp_path / name, postgres_url) for name in ("machine_a", "machine_b")]
     survivor = start_worker(copies[0], data_dir, mlflow_server)
     victim = start_worker(copies[1], data_dir, mlflow_server)

@@ -5,18 +5,18 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from midi_fixtures import chord_file, scale_file
+from stage_scripts import load_stage
 
 from crnngan.data import paper_data
-from stage_scripts import load_stage
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True,
-                          capture_output=True, text=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @pytest.fixture
@@ -34,11 +34,12 @@ def origin(tmp_path):
     scale_file(work / "data" / "classical" / "bach" / "scale.mid", tpb=960)  # other bytes, later
     git(work, "commit", "-qam", "later")
     git(tmp_path, "clone", "-q", "--bare", str(work), str(tmp_path / "origin.git"))
-    lines = [f"{hashlib.sha256((work / 'data/classical' / p).read_bytes()).hexdigest()}  {p}"
-             for p in ("mozart/chord.mid",)]
+    lines = [
+        f"{hashlib.sha256((work / 'data/classical' / p).read_bytes()).hexdigest()}  {p}" for p in ("mozart/chord.mid",)
+    ]
     git(work, "checkout", "-q", pinned)
     lines.append(f"{hashlib.sha256((work / 'data/classical/bach/scale.mid').read_bytes()).hexdigest()}  bach/scale.mid")
-    (tmp_path / "sums").write_text("\n".join(sorted(lines, key=lambda l: l.split('  ')[1])) + "\n")
+    (tmp_path / "sums").write_text("\n".join(sorted(lines, key=lambda l: l.split("  ")[1])) + "\n")
     return tmp_path / "origin.git", pinned, tmp_path / "sums"
 
 
@@ -46,7 +47,9 @@ def test_fetches_the_pinned_data_and_verifies_it(tmp_path, origin):
     source, pinned, sums = origin
     target = paper_data.fetch(str(source), pinned, tmp_path / "data" / "paper", sums)
     assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()) == [
-        "bach/scale.mid", "mozart/chord.mid"]  # data/classical only, no code
+        "bach/scale.mid",
+        "mozart/chord.mid",
+    ]  # data/classical only, no code
     assert paper_data.verify(target, paper_data.read_checksums(sums)) == []
     # A second run keeps the verified folder (nothing fetched twice).
     (source / "objects").rename(source / "gone")
@@ -60,8 +63,12 @@ def test_a_mismatch_fails_naming_the_file(tmp_path, origin):
     with pytest.raises(RuntimeError, match="checksum differs: bach/scale.mid"):
         paper_data.fetch(str(source), later, tmp_path / "out", sums)
     assert not (tmp_path / "out" / "classical").exists()
-    assert stage.main(["--source", str(source), "--commit", later, "--out", str(tmp_path / "out"),
-                       "--checksums", str(sums)]) == 1
+    assert (
+        stage.main(
+            ["--source", str(source), "--commit", later, "--out", str(tmp_path / "out"), "--checksums", str(sums)]
+        )
+        == 1
+    )
 
 
 def test_the_shipped_checksums_describe_the_original_data():

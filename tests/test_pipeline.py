@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from params_fixtures import tiny_raw
 
 from crnngan.config import parse_params
-from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"batch_size": 8, "curriculum_step": 8}
@@ -27,8 +27,13 @@ TINY = {  # over params_fixtures.TINY
 
 def copy_repo(dest: Path) -> None:
     """The tracked and not-ignored files of the working tree, as a fresh git repo."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split("\0")
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for name in filter(None, files):
         src = REPO / name
         if src.is_file():
@@ -43,10 +48,14 @@ def copy_repo(dest: Path) -> None:
 
 
 def dvc(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run([str(Path(sys.executable).parent / "dvc"), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=900)
+    env = {
+        **os.environ,
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "dvc"), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.mark.slow

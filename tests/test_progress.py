@@ -3,13 +3,16 @@
 import io
 import logging
 
-from crnngan.training.progress import epoch_line, interactive, progress_callbacks, quiet_lightning, EpochLine
+from crnngan.training.progress import EpochLine, epoch_line, interactive, progress_callbacks, quiet_lightning
 
 
 def test_epoch_line_reads_as_one_row():
-    line = epoch_line(2, 50, "pretrain", {"pretrain_loss": 0.51234, "val_pretrain_loss": 0.498, "epoch": 2.0},
-                      4.2, 310.4, "ETA 3m12s")
-    assert line == "epoch 3/50 pretrain | pretrain_loss 0.512 val_pretrain_loss 0.498 | 310 seq/s | 4s/epoch | ETA 3m12s"
+    line = epoch_line(
+        2, 50, "pretrain", {"pretrain_loss": 0.51234, "val_pretrain_loss": 0.498, "epoch": 2.0}, 4.2, 310.4, "ETA 3m12s"
+    )
+    assert (
+        line == "epoch 3/50 pretrain | pretrain_loss 0.512 val_pretrain_loss 0.498 | 310 seq/s | 4s/epoch | ETA 3m12s"
+    )
     assert epoch_line(0, 1, "train", {}, 0.4, None, "ETA 0s") == "epoch 1/1 train | 0s/epoch | ETA 0s"
 
 

@@ -113,8 +113,11 @@ def test_histogram_figure(tmp_path):
 
 
 def test_histogram_colours_and_filled_references():
-    fig = render.histogram_figure({"model": [1, 2, 2, 3], "real": [2, 3, 3, 4]}, colours={"model": "tab:orange",
-                                  "real": "dimgray"}, references=["real"])
+    fig = render.histogram_figure(
+        {"model": [1, 2, 2, 3], "real": [2, 3, 3, 4]},
+        colours={"model": "tab:orange", "real": "dimgray"},
+        references=["real"],
+    )
     ax = fig.axes[0]
     model, real = ax.patches  # one step outline, one filled area
     assert model.get_edgecolor()[:3] == pytest.approx((1.0, 0.498, 0.055), abs=1e-3)  # tab:orange

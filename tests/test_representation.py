@@ -33,8 +33,12 @@ def test_feature_width():
 
 
 # Two onsets: a C major triad (dt 0 inside the chord), then E4 alone 0.5 s later.
-NOTES = Notes(np.array([0.0, 0.0, 0.0, 0.5]), np.array([1.0, 1.0, 1.0, 0.75]),
-              np.array([60, 64, 67, 64]), np.array([80, 70, 60, 90]))
+NOTES = Notes(
+    np.array([0.0, 0.0, 0.0, 0.5]),
+    np.array([1.0, 1.0, 1.0, 0.75]),
+    np.array([60, 64, 67, 64]),
+    np.array([80, 70, 60, 90]),
+)
 
 
 @pytest.mark.parametrize("k", [1, 3])
@@ -72,8 +76,7 @@ def test_decoding_is_bounded_by_the_training_data():
     events = notes_to_events(NOTES)
     norm = Normalizer.fit(events)
     # [dt, onset, length, pitch, velocity]
-    wild = np.array([[100.0, 1.0, 100.0, 0.0, 40.0], [-100.0, 1.0, -100.0, 0.0, -40.0],
-                     [100.0, 0.4, 0.0, 0.0, 0.0]])
+    wild = np.array([[100.0, 1.0, 100.0, 0.0, 40.0], [-100.0, 1.0, -100.0, 0.0, -40.0], [100.0, 0.4, 0.0, 0.0, 0.0]])
     raw = norm.inverse(wild, 1)
     assert raw[0, 0] == norm.dt_max == 0.5 and raw[0, 1] == norm.length_max == 1.0
     # A new onset is at least one quantum after the last, and a tone lasts at least one.
@@ -89,5 +92,4 @@ def test_notes_count_tones_and_unpack_in_one_order():
     assert onsets.tolist() == [0.0, 0.0, 0.5] and lengths.tolist() == [0.5, 0.25, 1.0]
     assert pitches.tolist() == [60, 64, 67] and velocities.tolist() == [80, 70, 90]
     # notes -> events -> notes is exact on the grid (lengths of whole quanta)
-    np.testing.assert_array_equal(notes_to_events(notes), [[0.0, 0.5, 60, 80], [0.0, 0.25, 64, 70],
-                                                            [0.5, 1.0, 67, 90]])
+    np.testing.assert_array_equal(notes_to_events(notes), [[0.0, 0.5, 60, 80], [0.0, 0.25, 64, 70], [0.5, 1.0, 67, 90]])

@@ -6,10 +6,10 @@ import dataclasses
 import pytest
 import pytorch_lightning as pl
 import torch
-
-from crnngan.training.fit import completed, load_module, open_run_dir, save_run_state
 from params_fixtures import tiny_model
 from test_training import STEPS, CountBatches, train
+
+from crnngan.training.fit import completed, load_module, open_run_dir, save_run_state
 
 
 def test_resume_continues_from_last_checkpoint(tmp_path):
@@ -80,9 +80,14 @@ def test_load_module_round_trip(tmp_path, name):
     for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
         loaded = load_module(path)
         assert type(loaded) is type(module) and loaded.cfg == cfg
-        assert loaded.hparams == {"model": dataclasses.asdict(cfg), "num_features": 14,
-                                  "segment_length": STEPS, "fixed_samples": 3, "fixed_seed": 0,
-                                  "pitch": ("midi", 64.0, 9.0)}
+        assert loaded.hparams == {
+            "model": dataclasses.asdict(cfg),
+            "num_features": 14,
+            "segment_length": STEPS,
+            "fixed_samples": 3,
+            "fixed_seed": 0,
+            "pitch": ("midi", 64.0, 9.0),
+        }
         assert loaded.pitch == ("midi", 64.0, 9.0) == loaded.generator.pitch
         state = module.state_dict()
         assert all(torch.equal(state[k], v) for k, v in loaded.state_dict().items())

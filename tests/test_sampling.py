@@ -3,18 +3,18 @@
 import numpy as np
 import pytest
 import torch
+from params_fixtures import tiny_model
+from test_training import RandomData
 
 from crnngan.config import TrainConfig
 from crnngan.constants import TIME_QUANTUM
 from crnngan.data.midi_io import read_notes
-from crnngan.training.kinds import create_module, total_epochs
 from crnngan.data.representation import Normalizer, feature_width
 from crnngan.data.songs import load_songs
 from crnngan.evaluation.batch import song_table
-from crnngan.training.sampling import sample_to_dir
 from crnngan.training.fit import build_trainer, fit
-from params_fixtures import tiny_model
-from test_training import RandomData
+from crnngan.training.kinds import create_module, total_epochs
+from crnngan.training.sampling import sample_to_dir
 
 
 @pytest.mark.parametrize("tones", [1, 3])
@@ -35,12 +35,12 @@ def test_checkpoint_to_midi(tmp_path, tones):
         module.generator.output.weight.zero_()
         module.generator.output.bias.copy_(torch.tensor([0.25, 10.0] + sum(slots, [])))  # onset logit 10
     trainer.save_checkpoint(tmp_path / "pinned.ckpt")
-    norm = Normalizer("midi", dt_scale=1.0, length_scale=1.0, pitch_mean=60.0, pitch_std=4.0,
-                      time_feature="linear")
+    norm = Normalizer("midi", dt_scale=1.0, length_scale=1.0, pitch_mean=60.0, pitch_std=4.0, time_feature="linear")
     norm.save(tmp_path / "norm.json")
 
-    songs = sample_to_dir(tmp_path / "pinned.ckpt", tmp_path / "norm.json", tmp_path / "out",
-                          count=3, length=12, seed=7)
+    songs = sample_to_dir(
+        tmp_path / "pinned.ckpt", tmp_path / "norm.json", tmp_path / "out", count=3, length=12, seed=7
+    )
     again = load_songs(tmp_path / "out" / "songs.npz")
     assert len(songs) == 3 and all(np.array_equal(a, b) for a, b in zip(songs, again))
     for i in range(3):
@@ -51,9 +51,11 @@ def test_checkpoint_to_midi(tmp_path, tones):
         assert set(notes.velocities.tolist()) == {round(0.6 * 127)}
 
     # A trained (not pinned) checkpoint samples deterministically for a seed.
-    first = sample_to_dir(tmp_path / "ckpt" / "last.ckpt", tmp_path / "norm.json", tmp_path / "a",
-                          count=4, length=8, seed=3)
-    second = sample_to_dir(tmp_path / "ckpt" / "last.ckpt", tmp_path / "norm.json", tmp_path / "b",
-                           count=4, length=8, seed=3)
+    first = sample_to_dir(
+        tmp_path / "ckpt" / "last.ckpt", tmp_path / "norm.json", tmp_path / "a", count=4, length=8, seed=3
+    )
+    second = sample_to_dir(
+        tmp_path / "ckpt" / "last.ckpt", tmp_path / "norm.json", tmp_path / "b", count=4, length=8, seed=3
+    )
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     assert set(song_table(songs)) >= {"polyphony", "scale_consistency", "tone_span"}

@@ -151,8 +151,7 @@ def test_child_nests_under_an_already_active_run(mlflow_tmp):
 def test_find_run_returns_the_latest_child_for_a_model(mlflow_tmp):
     assert tracking.find_run("no-such-experiment", "crnngan") is None
     ids = {}
-    for model, stage in (("crnngan", "train"), ("crnngan", "train"), ("baseline", "train"),
-                         ("crnngan", "evaluate")):
+    for model, stage in (("crnngan", "train"), ("crnngan", "train"), ("baseline", "train"), ("crnngan", "evaluate")):
         with tracking.child_run("exp", f"{stage}-{model}", {"model": model, "stage": stage}) as run:
             ids[model, stage] = run.info.run_id  # later runs overwrite: the latest per key
         time.sleep(0.01)  # start times are in ms: keep the order unambiguous
@@ -234,12 +233,14 @@ def test_the_training_logger_logs_metrics_but_leaves_params_to_the_stage(mlflow_
 
 
 def test_a_training_run_describes_itself_in_one_line():
-    from crnngan.training import stage as train
     from params_fixtures import tiny_model
+
+    from crnngan.training import stage as train
 
     gan = tiny_model("crnngan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8)
     assert train.describe_run("crnngan", gan, 42) == (
         "crnngan: 1 tone(s) per step, 30 pretraining + 20 adversarial epochs, G 2x64 with 8 candidate(s) "
-        "per step, seed 42")
+        "per step, seed 42"
+    )
     baseline = tiny_model("baseline", epochs=50)
     assert "50 epochs of next-event regression" in train.describe_run("baseline", baseline, 1)

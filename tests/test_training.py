@@ -8,21 +8,21 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
+from params_fixtures import tiny_model
 from torch.utils.data import DataLoader, TensorDataset
 
-from crnngan.models.acceleration import accelerate
 from crnngan.config import TrainConfig
 from crnngan.data.datamodule import segment_loader
+from crnngan.data.representation import Normalizer, feature_width
 from crnngan.model_config import ModelConfig
+from crnngan.models.acceleration import accelerate
 from crnngan.models.networks import DEFAULT_PITCH
 from crnngan.training.base import NonFiniteLossError
 from crnngan.training.baseline import BaselineModule
+from crnngan.training.fit import build_trainer, fit, prepare
 from crnngan.training.gan import GANModule
 from crnngan.training.kinds import create_module, total_epochs
-from crnngan.data.representation import Normalizer, feature_width
 from crnngan.training.sampling import generate_events
-from crnngan.training.fit import build_trainer, fit, prepare
-from params_fixtures import tiny_model
 
 BATCH, STEPS = 4, 8
 TRAIN = TrainConfig(accelerator="cpu", devices="auto")
@@ -51,11 +51,29 @@ def num_features(cfg: ModelConfig) -> int:
     return feature_width(cfg.tones_per_step)
 
 
-def train(cfg, tmp_path, *, seed=0, batches=1, steps=STEPS, max_epochs=None, nan=False, callbacks=(),
-          train_cfg=TRAIN, pitch=DEFAULT_PITCH, pretrain_epochs=0):
+def train(
+    cfg,
+    tmp_path,
+    *,
+    seed=0,
+    batches=1,
+    steps=STEPS,
+    max_epochs=None,
+    nan=False,
+    callbacks=(),
+    train_cfg=TRAIN,
+    pitch=DEFAULT_PITCH,
+    pretrain_epochs=0,
+):
     """Seed + Trainer, then the module (so its initial weights follow the seed), then fit."""
-    trainer = build_trainer(train_cfg, max_epochs or total_epochs(cfg), tmp_path, callbacks=callbacks, seed=seed,
-                            pretrain_epochs=pretrain_epochs)
+    trainer = build_trainer(
+        train_cfg,
+        max_epochs or total_epochs(cfg),
+        tmp_path,
+        callbacks=callbacks,
+        seed=seed,
+        pretrain_epochs=pretrain_epochs,
+    )
     module = create_module(cfg, num_features(cfg), steps, fixed_samples=3, pitch=pitch)
     accelerate(module.generator, train_cfg.compile, train_cfg.cuda_graphs, trainer.strategy.root_device.type)
     start = {k: v.clone() for k, v in module.state_dict().items()}
@@ -83,9 +101,23 @@ def test_gan_one_batch_smoke(tmp_path, tones):
     assert trainer.global_step == 1 + 2  # one pretraining step, then a D and a G step
     assert changed(start, module, "generator.") and changed(start, module, "discriminator.")
     m = trainer.callback_metrics
-    for name in ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "d_acc_real", "d_acc_fake", "freeze_d",
-                 "freeze_g", "lr_g", "lr_d", "epoch_time_s", "sequences_per_s",
-                 "val_d_loss", "val_g_loss_adv", "val_pretrain_loss"):
+    for name in (
+        "d_loss",
+        "g_loss",
+        "g_loss_adv",
+        "fm_loss",
+        "d_acc_real",
+        "d_acc_fake",
+        "freeze_d",
+        "freeze_g",
+        "lr_g",
+        "lr_d",
+        "epoch_time_s",
+        "sequences_per_s",
+        "val_d_loss",
+        "val_g_loss_adv",
+        "val_pretrain_loss",
+    ):
         assert torch.isfinite(m[name]), name
     assert m["phase"] == 1.0
     # Feature matching (on in the recipe), anchored by the next-event loss.
@@ -96,7 +128,9 @@ def test_gan_one_batch_smoke(tmp_path, tones):
 
 
 def test_gan_without_feature_matching_optimises_adversarial_loss(tmp_path):
-    trainer, *_ = train(tiny_model(feature_matching=False, mle_weight=0.0, pretrain_epochs=0, optimizer="adam"), tmp_path)
+    trainer, *_ = train(
+        tiny_model(feature_matching=False, mle_weight=0.0, pretrain_epochs=0, optimizer="adam"), tmp_path
+    )
     assert trainer.callback_metrics["g_loss"] == trainer.callback_metrics["g_loss_adv"]
     assert trainer.global_step == 2
 
@@ -111,9 +145,15 @@ def test_baseline_one_batch_smoke(tmp_path):
         assert torch.isfinite(trainer.callback_metrics[name]), name
 
 
-@pytest.mark.parametrize("rule, freezes", [(dict(freeze_ratio=0.0), 0), (dict(freeze_ratio=1.0), 2),
-                                          (dict(freeze_rule="accuracy", freeze_accuracy=0.0), 2),
-                                          (dict(freeze_rule="accuracy", freeze_accuracy=1.01), 0)])
+@pytest.mark.parametrize(
+    "rule, freezes",
+    [
+        (dict(freeze_ratio=0.0), 0),
+        (dict(freeze_ratio=1.0), 2),
+        (dict(freeze_rule="accuracy", freeze_accuracy=0.0), 2),
+        (dict(freeze_rule="accuracy", freeze_accuracy=1.01), 0),
+    ],
+)
 def test_step_counts_follow_phases_and_freezing(tmp_path, rule, freezes):
     # Ratio 1 freezes whichever player has the lower loss from the second batch on, and an
     # accuracy threshold of 0 freezes D from the second batch on: 2 of the 3 adversarial
@@ -137,15 +177,20 @@ def test_pretraining_curriculum_grows_window(tmp_path):
 
 def test_same_seed_same_weights_different_seed_different(tmp_path):
     cfg = tiny_model()
-    weights = [train(cfg, tmp_path / f"run{i}", seed=seed, batches=2)[1].state_dict()
-               for i, seed in enumerate((7, 7, 8))]
+    weights = [
+        train(cfg, tmp_path / f"run{i}", seed=seed, batches=2)[1].state_dict() for i, seed in enumerate((7, 7, 8))
+    ]
     assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
     assert any(not torch.equal(weights[0][k], weights[2][k]) for k in weights[0])
 
 
 @pytest.mark.parametrize(
     "cfg, loss",
-    [(tiny_model(), "pretrain_loss"), (tiny_model(pretrain_epochs=0), "d_loss"), (tiny_model("baseline"), "train_loss")],
+    [
+        (tiny_model(), "pretrain_loss"),
+        (tiny_model(pretrain_epochs=0), "d_loss"),
+        (tiny_model("baseline"), "train_loss"),
+    ],
 )
 def test_nan_raises_before_any_update(tmp_path, cfg, loss):
     with pytest.raises(NonFiniteLossError, match=rf"{loss} = nan at epoch 0, batch 0"):
@@ -191,8 +236,13 @@ def test_gan_samples_differ_from_each_other(tmp_path, data_dir, tiny_params):
     # be its own sequence, playing several pitches. Paired feature matching with eval-mode
     # sampling gave one sequence for nearly every z, and one regression output (hypotheses 1)
     # still ended on one held pitch: this test failed on both.
-    params = tiny_params({"models": {"crnngan": {"hidden_g": 16, "hidden_d": 16, "pretrain_epochs": 6, "epochs": 3,
-                                                 "curriculum_step": 16}}})
+    params = tiny_params(
+        {
+            "models": {
+                "crnngan": {"hidden_g": 16, "hidden_d": 16, "pretrain_epochs": 6, "epochs": 3, "curriculum_step": 16}
+            }
+        }
+    )
     dm, module, trainer = prepare(params, "crnngan", data_dir, tmp_path)
     trainer.enable_progress_bar = False
     fit(module, dm, trainer, tmp_path / "ckpt")

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
+from params_fixtures import tiny_raw
 
 from crnngan import tracking
 from crnngan.config import ConfigError, parse_params
@@ -20,14 +21,23 @@ from crnngan.tuning.apply import apply_best
 from crnngan.tuning.outputs import best_trial
 from crnngan.tuning.runs import sync_trial_runs
 from crnngan.tuning.study import run_study
-from params_fixtures import tiny_raw
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"layers_g": 1, "layers_d": 1, "batch_size": 8, "curriculum_step": 8, "lr_g": 0.01, "lr_d": 0.01}
-TINY_TUNE = {"model": "crnngan", "study_name": "t", "n_trials": 3, "pruner": {"kind": "none"},
-             "epochs": 1, "pretrain_epochs": 1, "closeness_songs": 4, "real_windows": 8,
-             "space": {"lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
-                       "hidden_g": {"type": "categorical", "choices": [4, 8]}}}
+TINY_TUNE = {
+    "model": "crnngan",
+    "study_name": "t",
+    "n_trials": 3,
+    "pruner": {"kind": "none"},
+    "epochs": 1,
+    "pretrain_epochs": 1,
+    "closeness_songs": 4,
+    "real_windows": 8,
+    "space": {
+        "lr_g": {"type": "float", "low": 1e-3, "high": 1e-2, "log": True},
+        "hidden_g": {"type": "categorical", "choices": [4, 8]},
+    },
+}
 
 
 def tiny(**tune_overrides):
@@ -42,8 +52,10 @@ def study_runs(uri: str, study: str = "t") -> tuple[list, list]:
     client = MlflowClient(uri)
     exp = client.get_experiment_by_name("crnngan")
     runs = client.search_runs([exp.experiment_id], f"tags.`optuna.study` = '{study}'")
-    return ([r for r in runs if r.data.tags["optuna.role"] == "study"],
-            [r for r in runs if r.data.tags["optuna.role"] == "trial"])
+    return (
+        [r for r in runs if r.data.tags["optuna.role"] == "study"],
+        [r for r in runs if r.data.tags["optuna.role"] == "trial"],
+    )
 
 
 def by_number(trial_runs: list) -> dict[int, object]:
@@ -143,8 +155,12 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
     started = psutil.Process(dead.pid).create_time()
     dead.wait()
     me = psutil.Process()
-    workers = {"dead": ("here", dead.pid, started), "recycled pid": ("here", me.pid, me.create_time() - 60),
-               "alive": ("here", me.pid, me.create_time()), "other host, too old": ("elsewhere", 1, 0.0)}
+    workers = {
+        "dead": ("here", dead.pid, started),
+        "recycled pid": ("here", me.pid, me.create_time() - 60),
+        "alive": ("here", me.pid, me.create_time()),
+        "other host, too old": ("elsewhere", 1, 0.0),
+    }
     client = MlflowClient(mlflow_tmp)
     exp = tracking.setup("crnngan")
     trials = {}
@@ -153,8 +169,9 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
         trial.set_user_attr("pid_started", pid_started)
         trial.set_user_attr("pid", pid)
         trial.set_user_attr("host", socket.gethostname() if host == "here" else host)
-        run = client.create_run(exp, tags={"optuna.study": "t", "optuna.role": "trial",
-                                           "optuna.trial": str(trial.number)})
+        run = client.create_run(
+            exp, tags={"optuna.study": "t", "optuna.role": "trial", "optuna.trial": str(trial.number)}
+        )
         trials[name] = (trial.number, run.info.run_id)
 
     unlogged = study.ask()  # its worker died before the trial created its run
@@ -178,24 +195,31 @@ def test_stale_running_trials_are_failed_and_their_runs_synced(tmp_path, mlflow_
             assert run.info.status == "FAILED" and run.data.tags["optuna.state"] == "FAIL"
 
 
-@pytest.mark.parametrize("overrides, key", [
-    ({"bogus": 1}, "tune.bogus"),
-    ({"pruner": {"kind": "median", "warmup": 2}}, "tune.pruner.warmup"),
-    ({"space": {"hiden_g": {"type": "int", "low": 4, "high": 8}}}, "tune.space.hiden_g"),
-    ({"space": {"lr_g": {"type": "float", "lo": 0.1}}}, "tune.space.lr_g.lo"),
-    ({"space": {"dropout": {"type": "float", "low": 0.0, "high": 1.5}}}, "tune.space.dropout"),
-    ({"space": {"hidden_g": {"type": "float", "low": 4, "high": 8}}}, "tune.space.hidden_g"),
-    ({"objective": "accuracy"}, "tune.objective"),
-    ({"model": "gan"}, "tune.model"),
-])
+@pytest.mark.parametrize(
+    "overrides, key",
+    [
+        ({"bogus": 1}, "tune.bogus"),
+        ({"pruner": {"kind": "median", "warmup": 2}}, "tune.pruner.warmup"),
+        ({"space": {"hiden_g": {"type": "int", "low": 4, "high": 8}}}, "tune.space.hiden_g"),
+        ({"space": {"lr_g": {"type": "float", "lo": 0.1}}}, "tune.space.lr_g.lo"),
+        ({"space": {"dropout": {"type": "float", "low": 0.0, "high": 1.5}}}, "tune.space.dropout"),
+        ({"space": {"hidden_g": {"type": "float", "low": 4, "high": 8}}}, "tune.space.hidden_g"),
+        ({"objective": "accuracy"}, "tune.objective"),
+        ({"model": "gan"}, "tune.model"),
+    ],
+)
 def test_bad_tune_section_fails_naming_the_key(overrides, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         tiny(**overrides)
 
 
 def test_multi_objective_study_runs_without_pruning(tmp_path, data_dir, mlflow_tmp):
-    params, cfg = tiny(n_trials=2, objective="val_loss", extra_objectives=["closeness", "train_time_s"],
-                       pruner={"kind": "median", "n_startup_trials": 0, "n_warmup_steps": 0})
+    params, cfg = tiny(
+        n_trials=2,
+        objective="val_loss",
+        extra_objectives=["closeness", "train_time_s"],
+        pruner={"kind": "median", "n_startup_trials": 0, "n_warmup_steps": 0},
+    )
     assert not cfg.prunes and cfg.study_directions == ["minimize"] * 3
     study = run_study(params, cfg, data_dir, tmp_path)
 
@@ -219,8 +243,10 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
     old, new = original.splitlines(), params_yaml.read_text().splitlines()
     changed = [(a, b) for a, b in zip(old, new) if a != b]
     assert len(old) == len(new) and len(changed) == 3
-    assert ("    hidden_g: 64              # the paper: 350 (configs/paper.yaml)",
-            "    hidden_g: 96              # the paper: 350 (configs/paper.yaml)") in changed
+    assert (
+        "    hidden_g: 64              # the paper: 350 (configs/paper.yaml)",
+        "    hidden_g: 96              # the paper: 350 (configs/paper.yaml)",
+    ) in changed
     lr_line = next(line for line in old if line.startswith("    lr_g: "))  # crnngan's, the first
     value = lr_line.split()[1]
     (new_lr,) = [b for a, b in changed if a == lr_line]
@@ -243,7 +269,9 @@ def test_apply_best_edits_only_the_model_lines(tmp_path):
     small.write_text(f"models:  # m\n  crnngan:\n    kind: gan   # k\n{gan}{baseline}")
     best.write_text("models:\n  crnngan:\n    label_smoothing: 0.1\n")
     apply_best(best, small)
-    assert small.read_text() == f"models:  # m\n  crnngan:\n    kind: gan   # k\n{gan}    label_smoothing: 0.1\n{baseline}"
+    assert (
+        small.read_text() == f"models:  # m\n  crnngan:\n    kind: gan   # k\n{gan}    label_smoothing: 0.1\n{baseline}"
+    )
 
 
 def test_closeness_never_rewards_near_empty_songs(data_dir):
@@ -252,6 +280,6 @@ def test_closeness_never_rewards_near_empty_songs(data_dir):
     params, cfg = tiny()
     closeness = objective.Closeness.from_data(data_dir, params, cfg)
     real = SongSet.load(data_dir / "songs.npz").songs(1)
-    varied = [s[i:i + 16] for s in real for i in (0, 16)]
+    varied = [s[i : i + 16] for s in real for i in (0, 16)]
     empty = [s[:2] for s in varied]
     assert closeness.score(empty, 16) == objective.CAP > closeness.score(varied, 16)

@@ -7,7 +7,6 @@ import pytest
 from mlflow import MlflowClient
 
 from crnngan import tracking
-
 from crnngan.tools import runs_view, ui
 
 
@@ -45,13 +44,17 @@ def test_the_address_opens_the_key_figures_view_once_the_experiment_exists(tmp_p
     experiment_id = tracking.setup("crnngan")
     assert ui.address("http://127.0.0.1:5123", store, "crnngan") == (
         f"http://127.0.0.1:5123/#/experiments/{experiment_id}/runs"
-        "?workflowType=machine_learning&viewStateShareKey=key-figures")
+        "?workflowType=machine_learning&viewStateShareKey=key-figures"
+    )
 
 
 def test_the_runs_view_names_its_columns_as_the_ui_keys_them():
     state = runs_view.runs_view_state(["claims/agree", "eval/stats/unique_tones/mean"])
     assert state["selectedColumns"] == [
-        "attributes.`Duration`", "metrics.`claims/agree`", "metrics.`eval/stats/unique_tones/mean`"]
+        "attributes.`Duration`",
+        "metrics.`claims/agree`",
+        "metrics.`eval/stats/unique_tones/mean`",
+    ]
     assert state["orderByKey"] == "attributes.start_time" and state["orderByAsc"] is False
 
 
@@ -59,8 +62,10 @@ def test_screenshots_open_the_compare_view_headless_in_a_fresh_profile(tmp_path)
     from crnngan.tools import screenshots
 
     url = screenshots.compare_url("http://127.0.0.1:5123", "1", ["a1", "b2"])
-    assert url == ("http://127.0.0.1:5123/#/compare-runs?runs=%5B%22a1%22%2C%20%22b2%22%5D"
-                   "&experiments=%5B%221%22%5D&workflowType=machine_learning")
+    assert url == (
+        "http://127.0.0.1:5123/#/compare-runs?runs=%5B%22a1%22%2C%20%22b2%22%5D"
+        "&experiments=%5B%221%22%5D&workflowType=machine_learning"
+    )
     cmd = screenshots.browser_command("chromium", url, tmp_path / "x.png", tmp_path / "profile")
     assert cmd[0] == "chromium" and cmd[-1] == url and "--headless=new" in cmd
     assert f"--screenshot={tmp_path / 'x.png'}" in cmd and f"--user-data-dir={tmp_path / 'profile'}" in cmd

@@ -9,8 +9,10 @@ from crnngan.evaluation.windows import duration_windows, real_windows, within_se
 
 def test_real_windows_lengths_spread_and_determinism():
     # Song i holds pitch 40 + i only, so a window tells where it was cut from.
-    songs = [np.column_stack([np.zeros(n), np.ones(n), np.full(n, 40.0 + i), np.full(n, 64.0)])
-             .astype(np.float32) for i, n in enumerate([50, 9, 30, 12, 80])]
+    songs = [
+        np.column_stack([np.zeros(n), np.ones(n), np.full(n, 40.0 + i), np.full(n, 64.0)]).astype(np.float32)
+        for i, n in enumerate([50, 9, 30, 12, 80])
+    ]
     windows = real_windows(songs, 12, 8, seed=3)
     assert len(windows) == 8 and all(w.shape == (12, 4) for w in windows)
     sources = [int(w[0, 2]) - 40 for w in windows]
@@ -29,7 +31,7 @@ def test_real_windows_are_slices_of_the_song():
     song = np.arange(200, dtype=np.float32).reshape(50, 4) + 1
     for w in real_windows([song], 10, 5, seed=0):
         start = int(np.flatnonzero(song[:, 2] == w[0, 2])[0])
-        assert np.array_equal(w[1:], song[start + 1:start + 10])  # dt of the first row is 0
+        assert np.array_equal(w[1:], song[start + 1 : start + 10])  # dt of the first row is 0
 
 
 def test_within_seconds_counts_onsets_from_the_first():

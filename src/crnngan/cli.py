@@ -11,16 +11,19 @@ from crnngan.training.sampling import sample_to_dir
 def sample_main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="crnngan-sample", description=__doc__)
     ap.add_argument("checkpoint", type=Path, help="e.g. models/crnngan/checkpoints/last.ckpt")
-    ap.add_argument("--normalizer", type=Path, default=Path("data/processed/normalizer.json"),
-                    help="the normalizer.json of the data the model was trained on")
+    ap.add_argument(
+        "--normalizer",
+        type=Path,
+        default=Path("data/processed/normalizer.json"),
+        help="the normalizer.json of the data the model was trained on",
+    )
     ap.add_argument("--out", type=Path, default=Path("generated"))
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--length", type=int, default=100, help="LSTM steps per song")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
     args = ap.parse_args(argv)
-    songs = sample_to_dir(args.checkpoint, args.normalizer, args.out, args.count, args.length,
-                          args.seed, args.device)
+    songs = sample_to_dir(args.checkpoint, args.normalizer, args.out, args.count, args.length, args.seed, args.device)
     print(f"wrote {len(songs)} songs ({sum(map(len, songs))} notes) to {args.out}/")
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -173,13 +174,18 @@ def build(cls: type, mapping: Mapping[str, Any], prefix: str = "") -> Any:
     unknown = sorted(set(mapping) - names)
     if unknown:
         raise ConfigError(f"unknown key {where}{unknown[0]} (allowed: {', '.join(sorted(names))})")
-    missing = [f.name for f in dataclasses.fields(cls) if f.init and f.name not in mapping
-               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.init
+        and f.name not in mapping
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
         raise ConfigError(f"missing key {where}{missing[0]}")
     kwargs = {
-        name: _coerce(value, hints[name], f"{prefix}.{name}" if prefix else name)
-        for name, value in mapping.items()
+        name: _coerce(value, hints[name], f"{prefix}.{name}" if prefix else name) for name, value in mapping.items()
     }
     return cls(**kwargs)
 
@@ -196,8 +202,9 @@ def build_model(mapping: Mapping[str, Any], prefix: str = "model") -> ModelConfi
     keys = {k: v for k, v in mapping.items() if k != "kind"}
     for key in keys:
         if key not in _keys(cls) and any(key in _keys(other) for other in MODEL_KINDS.values()):
-            raise ConfigError(f"{prefix}.{key}: a kind {kind} model does not read it "
-                              f"(allowed: {', '.join(sorted(_keys(cls)))})")
+            raise ConfigError(
+                f"{prefix}.{key}: a kind {kind} model does not read it (allowed: {', '.join(sorted(_keys(cls)))})"
+            )
     return build(cls, keys, prefix)
 
 
@@ -206,8 +213,16 @@ def _check_model(m: ModelConfig, where: str) -> None:
     gan = isinstance(m, GANConfig)
     if m.optimizer not in ("sgd", "adam"):
         raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
-    for key in ("tones_per_step", "hidden_g", "layers_g", "noise_dim", "hypotheses", "batch_size",
-                "curriculum_step", *(("hidden_d", "layers_d") if gan else ())):
+    for key in (
+        "tones_per_step",
+        "hidden_g",
+        "layers_g",
+        "noise_dim",
+        "hypotheses",
+        "batch_size",
+        "curriculum_step",
+        *(("hidden_d", "layers_d") if gan else ()),
+    ):
         if getattr(m, key) < 1:
             raise ConfigError(f"{where}.{key}: must be >= 1, got {getattr(m, key)}")
     for key in ("dropout", *(("dropout_d_input", "ema_decay") if gan else ())):
@@ -218,8 +233,9 @@ def _check_model(m: ModelConfig, where: str) -> None:
     if not gan:
         return
     if m.feature_matching_form not in FM_FORMS:
-        raise ConfigError(f"{where}.feature_matching_form: expected one of {', '.join(FM_FORMS)}, "
-                          f"got {m.feature_matching_form!r}")
+        raise ConfigError(
+            f"{where}.feature_matching_form: expected one of {', '.join(FM_FORMS)}, got {m.feature_matching_form!r}"
+        )
     if m.freeze_rule not in ("loss", "accuracy"):
         raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
     for key in ("mle_weight", "lr_pretrain", "instance_noise"):
@@ -239,8 +255,7 @@ def _check(params: Params) -> None:
     p = params.preprocess
     if p.segment_length < 2 or p.segment_hop < 1:
         raise ConfigError("preprocess.segment_length must be >= 2 and segment_hop >= 1")
-    if not (0 <= p.val_fraction < 1 and 0 <= p.test_fraction < 1
-            and p.val_fraction + p.test_fraction < 1):
+    if not (0 <= p.val_fraction < 1 and 0 <= p.test_fraction < 1 and p.val_fraction + p.test_fraction < 1):
         raise ConfigError("preprocess.val_fraction/test_fraction: each in [0, 1), sum < 1")
     if p.pitch_feature not in ("frequency", "midi"):
         raise ConfigError(f"preprocess.pitch_feature: expected 'frequency' or 'midi', got {p.pitch_feature!r}")
@@ -248,8 +263,10 @@ def _check(params: Params) -> None:
         raise ConfigError(f"preprocess.time_feature: expected 'log' or 'linear', got {p.time_feature!r}")
     for name, m in params.models.items():
         if m.tones_per_step not in p.tones_per_step:
-            raise ConfigError(f"models.{name}.tones_per_step={m.tones_per_step} is not in "
-                              f"preprocess.tones_per_step {list(p.tones_per_step)}")
+            raise ConfigError(
+                f"models.{name}.tones_per_step={m.tones_per_step} is not in "
+                f"preprocess.tones_per_step {list(p.tones_per_step)}"
+            )
     if params.sample.count < 1 or params.sample.length < 1:
         raise ConfigError("sample.count and sample.length must be >= 1")
 

@@ -97,14 +97,14 @@ def tracking_uri(root: str | Path | None = None) -> str:
             f"MLFLOW_TRACKING_URI={uri!r} is the file store, which MLflow >= 3.13 refuses; "
             "use sqlite:////<absolute path>/mlflow.db"
         )
-    if uri.startswith(_SQLITE) and not uri[len(_SQLITE):].startswith("/"):
-        return f"{_SQLITE}{base / uri[len(_SQLITE):]}"
+    if uri.startswith(_SQLITE) and not uri[len(_SQLITE) :].startswith("/"):
+        return f"{_SQLITE}{base / uri[len(_SQLITE) :]}"
     return uri
 
 
 def _state_dir(uri: str) -> Path:
     """Folder for artifacts and the pipeline lock: beside the SQLite DB, else ``<root>/mlruns``."""
-    folder = Path(uri[len(_SQLITE):]).parent if uri.startswith(_SQLITE) else repo_root() / "mlruns"
+    folder = Path(uri[len(_SQLITE) :]).parent if uri.startswith(_SQLITE) else repo_root() / "mlruns"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
@@ -199,17 +199,13 @@ def _parent_run_id(uri: str, experiment_id: str, name: str | None) -> str:
     client = MlflowClient(uri)
     key = pipeline_id()
     with _locked(_state_dir(uri) / LOCK_NAME):
-        found = client.search_runs(
-            [experiment_id], f"tags.`{PIPELINE_TAG}` = '{key}'", max_results=1
-        )
+        found = client.search_runs([experiment_id], f"tags.`{PIPELINE_TAG}` = '{key}'", max_results=1)
         if found:
             return found[0].info.run_id
         exp_name = os.environ.get("DVC_EXP_NAME")
         # Short enough for the runs table's name column: the DVC experiment, or when it started.
         default = exp_name or f"{datetime.now():%d %b %H:%M:%S}"
-        run = client.create_run(
-            experiment_id, run_name=name or default, tags={PIPELINE_TAG: key, **_pipeline_tags()}
-        )
+        run = client.create_run(experiment_id, run_name=name or default, tags={PIPELINE_TAG: key, **_pipeline_tags()})
         return run.info.run_id
 
 
@@ -254,9 +250,7 @@ def find_run(experiment: str, model: str, stage: str | None = None) -> Run | Non
     if found is None:
         return None
     query = f"tags.model = '{model}'" + (f" and tags.stage = '{stage}'" if stage else "")
-    runs = client.search_runs(
-        [found.experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"]
-    )
+    runs = client.search_runs([found.experiment_id], query, max_results=1, order_by=["attributes.start_time DESC"])
     return runs[0] if runs else None
 
 

@@ -13,13 +13,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from crnngan.constants import TIME_QUANTUM
-from crnngan.evaluation.statistics import (REPETITION_LENGTHS, SCALE_MEMBERSHIP, STAT_KEYS, Legacy,
-                                           PolyphonyVariant, polyphony_variant, quantise_pitch,
-                                           tolerance_ticks, window_pairs)
+from crnngan.evaluation.statistics import (
+    REPETITION_LENGTHS,
+    SCALE_MEMBERSHIP,
+    STAT_KEYS,
+    Legacy,
+    PolyphonyVariant,
+    polyphony_variant,
+    quantise_pitch,
+    tolerance_ticks,
+    window_pairs,
+)
 
 
-def _batch_polyphony(ticks: np.ndarray, valid: np.ndarray, n: np.ndarray, tol: int,
-                     variant: PolyphonyVariant | None) -> np.ndarray:
+def _batch_polyphony(
+    ticks: np.ndarray, valid: np.ndarray, n: np.ndarray, tol: int, variant: PolyphonyVariant | None
+) -> np.ndarray:
     """Vectorised :func:`~crnngan.evaluation.statistics.polyphony` on sorted, left-packed ticks (B, N) -> (B,)."""
     # rank[b, t]: position of tone t in its onset group (1 = opens a group). The group start
     # depends on the previous group, so this is one pass over time, vectorised over songs.
@@ -61,21 +70,30 @@ def _batch_repetitions(tones: np.ndarray, n: np.ndarray, legacy: bool) -> tuple[
                 break
             # Windows of length l match iff windows of length l-1 match and so do their
             # last tones: (b, W, W).
-            equal = equal[:, :W, :W] & equal1[:, l - 1:, l - 1:]
+            equal = equal[:, :W, :W] & equal1[:, l - 1 :, l - 1 :]
             per_j = np.count_nonzero(equal & np.triu(np.ones((W, W), dtype=bool), k=l), axis=1)
             upto = np.cumsum(per_j, axis=1)  # (b, W): pairs whose second window starts <= j
             nn = n[sl]
             # Clipping a negative last start to 0 is safe: upto[:, :l] is 0.
-            for out, last, ok in ((clean, nn - l, True),
-                                  (counts, nn - l - int(legacy), (l < nn // 2) if legacy else True)):
+            for out, last, ok in (
+                (clean, nn - l, True),
+                (counts, nn - l - int(legacy), (l < nn // 2) if legacy else True),
+            ):
                 got = np.take_along_axis(upto, np.clip(last, 0, W - 1)[:, None], axis=1)[:, 0]
                 out[sl, k] = np.where(ok, got, 0)
     return counts, clean
 
 
-def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike,
-                     lengths: ArrayLike, mask: ArrayLike | None = None, *,
-                     tolerance: float = 0.0, legacy: Legacy = False) -> dict[str, np.ndarray]:
+def batch_statistics(
+    onsets: ArrayLike,
+    pitches: ArrayLike,
+    velocities: ArrayLike,
+    lengths: ArrayLike,
+    mask: ArrayLike | None = None,
+    *,
+    tolerance: float = 0.0,
+    legacy: Legacy = False,
+) -> dict[str, np.ndarray]:
     """:func:`~crnngan.evaluation.statistics.song_statistics` for a padded batch: (B, N) arrays -> dict of (B,) float64.
 
     ``mask`` (B, N) marks real tones (default: all); masked-out entries may hold anything
@@ -84,8 +102,9 @@ def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLik
     input is one song. Cost: O(B N^2) for repetitions (chunked to bound memory), so very
     long single songs are cheaper through :func:`song_statistics`.
     """
-    on, pitch, vel, length = (np.atleast_2d(np.asarray(a, dtype=np.float64))
-                              for a in (onsets, pitches, velocities, lengths))
+    on, pitch, vel, length = (
+        np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (onsets, pitches, velocities, lengths)
+    )
     valid = np.ones(on.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, bool))
     shapes = [a.shape for a in (on, pitch, vel, length, valid)]
     if len(set(shapes)) != 1:
@@ -108,8 +127,10 @@ def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLik
 
     ticks = np.sort(np.where(valid, np.rint(on / TIME_QUANTUM), np.inf), axis=1)
     ticks = np.where(valid, ticks, 0.0)  # sorted real ticks first, then zeros
-    stats = {"num_tones": n.astype(np.float64),
-             "polyphony": _batch_polyphony(ticks, valid, n, tolerance_ticks(tolerance), variant)}
+    stats = {
+        "num_tones": n.astype(np.float64),
+        "polyphony": _batch_polyphony(ticks, valid, n, tolerance_ticks(tolerance), variant),
+    }
 
     pc = np.mod(tones, 12).astype(np.int64) + 12 * np.arange(B)[:, None]  # (B, N) song-offset classes
     counts = np.bincount(pc[valid], minlength=12 * B).reshape(B, 12)
@@ -132,8 +153,7 @@ def batch_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLik
 
     sorted_tones = np.sort(np.where(valid, tones, np.inf), axis=1)
     changes = np.count_nonzero((sorted_tones[:, 1:] != sorted_tones[:, :-1]) & valid[:, 1:], axis=1)
-    stats.update(tone_span=span(tones), unique_tones=(changes + ~empty).astype(np.float64),
-                 intensity_span=span(vel))
+    stats.update(tone_span=span(tones), unique_tones=(changes + ~empty).astype(np.float64), intensity_span=span(vel))
     return {key: stats[key] for key in STAT_KEYS}
 
 
@@ -143,15 +163,15 @@ def padded(songs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     out = np.zeros((len(songs), n_max, 4), dtype=np.float64)
     mask = np.zeros((len(songs), n_max), dtype=bool)
     for i, s in enumerate(songs):
-        out[i, :len(s)] = s
-        mask[i, :len(s)] = True
+        out[i, : len(s)] = s
+        mask[i, : len(s)] = True
     return out, mask
 
 
-def song_table(songs: Sequence[np.ndarray], *, tolerance: float = 0.0,
-               legacy: bool | str = False) -> dict[str, np.ndarray]:
+def song_table(
+    songs: Sequence[np.ndarray], *, tolerance: float = 0.0, legacy: bool | str = False
+) -> dict[str, np.ndarray]:
     """The paper's statistics for every song: dict of (B,) arrays (vectorised)."""
     ev, mask = padded(songs)
     onsets = np.cumsum(np.maximum(ev[..., 0], 0.0), axis=1)  # (B, N) absolute onsets
-    return batch_statistics(onsets, ev[..., 2], ev[..., 3], ev[..., 1], mask,
-                            tolerance=tolerance, legacy=legacy)
+    return batch_statistics(onsets, ev[..., 2], ev[..., 3], ev[..., 1], mask, tolerance=tolerance, legacy=legacy)

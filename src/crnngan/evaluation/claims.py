@@ -58,41 +58,69 @@ def _similar(a: Summary, b: Summary, real_std: float) -> str:
 # or "real@<model>", real music at that model's length. ">": a > b, "≈": a ≈ b, "std>": a's
 # spread > b's.
 _CLAIMS = (
-    ("T1", "unique tones: C-RNN-GAN > baseline (the baseline's are \"consistently much lower\")",
-     "Fig. 3(b)", ">", "crnngan", "baseline", "unique_tones"),
+    (
+        "T1",
+        'unique tones: C-RNN-GAN > baseline (the baseline\'s are "consistently much lower")',
+        "Fig. 3(b)",
+        ">",
+        "crnngan",
+        "baseline",
+        "unique_tones",
+    ),
     ("T2", "tone span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "tone_span"),
     ("T2", "intensity span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "intensity_span"),
-    ("T3", "scale consistency: C-RNN-GAN ≈ baseline", "Fig. 3(b)", "≈", "crnngan", "baseline",
-     "scale_consistency"),
-    ("T3", "scale consistency: real music slightly above C-RNN-GAN", "Fig. 3(d)", ">",
-     "real@crnngan", "crnngan", "scale_consistency"),
-    ("T3", "scale consistency: real music slightly above the baseline", "Fig. 3(d)", ">",
-     "real@baseline", "baseline", "scale_consistency"),
-    ("T4", "polyphony: C-RNN-GAN-3 > C-RNN-GAN", "§4, Fig. 3(c)", ">", "crnngan3", "crnngan",
-     "polyphony"),
+    ("T3", "scale consistency: C-RNN-GAN ≈ baseline", "Fig. 3(b)", "≈", "crnngan", "baseline", "scale_consistency"),
+    (
+        "T3",
+        "scale consistency: real music slightly above C-RNN-GAN",
+        "Fig. 3(d)",
+        ">",
+        "real@crnngan",
+        "crnngan",
+        "scale_consistency",
+    ),
+    (
+        "T3",
+        "scale consistency: real music slightly above the baseline",
+        "Fig. 3(d)",
+        ">",
+        "real@baseline",
+        "baseline",
+        "scale_consistency",
+    ),
+    ("T4", "polyphony: C-RNN-GAN-3 > C-RNN-GAN", "§4, Fig. 3(c)", ">", "crnngan3", "crnngan", "polyphony"),
     ("T4", "polyphony: C-RNN-GAN-3 > baseline", "Fig. 3(c)", ">", "crnngan3", "baseline", "polyphony"),
-    ("T4", "polyphony: C-RNN-GAN-3 ≈ real music", "Fig. 3(d)", "≈", "crnngan3", "real@crnngan3",
-     "polyphony"),
+    ("T4", "polyphony: C-RNN-GAN-3 ≈ real music", "Fig. 3(d)", "≈", "crnngan3", "real@crnngan3", "polyphony"),
     ("F3c", "tone span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "tone_span"),
-    ("F3c", "unique tones: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
-     "unique_tones"),
-    ("F3c", "intensity span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
-     "intensity_span"),
-    ("F3c", "3-tone repetitions: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan",
-     "repetitions_3"),
-    ("F3d", "intensity span: real music ≈ C-RNN-GAN", "Fig. 3(d)", "≈", "real@crnngan", "crnngan",
-     "intensity_span"),
-    ("F3d", "scale consistency varies more in real music than in C-RNN-GAN", "Fig. 3(d)", "std>",
-     "real@crnngan", "crnngan", "scale_consistency"),
-    ("F3d", "3-tone repetitions: real music much higher than C-RNN-GAN (here at equal length, "
-     "no l_r/l_g scaling)", "Fig. 3(d)", ">", "real@crnngan", "crnngan", "repetitions_3"),
-    ("C2", "polyphony: C-RNN-GAN \"scored low\" (below real music)", "§5", ">", "real@crnngan",
-     "crnngan", "polyphony"),
+    ("F3c", "unique tones: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "unique_tones"),
+    ("F3c", "intensity span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "intensity_span"),
+    ("F3c", "3-tone repetitions: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "repetitions_3"),
+    ("F3d", "intensity span: real music ≈ C-RNN-GAN", "Fig. 3(d)", "≈", "real@crnngan", "crnngan", "intensity_span"),
+    (
+        "F3d",
+        "scale consistency varies more in real music than in C-RNN-GAN",
+        "Fig. 3(d)",
+        "std>",
+        "real@crnngan",
+        "crnngan",
+        "scale_consistency",
+    ),
+    (
+        "F3d",
+        "3-tone repetitions: real music much higher than C-RNN-GAN (here at equal length, no l_r/l_g scaling)",
+        "Fig. 3(d)",
+        ">",
+        "real@crnngan",
+        "crnngan",
+        "repetitions_3",
+    ),
+    ("C2", 'polyphony: C-RNN-GAN "scored low" (below real music)', "§5", ">", "real@crnngan", "crnngan", "polyphony"),
 )
 
 
 def _pair_claim(results: Results, test: str, a: str, b: str, stat: str) -> tuple[str, str]:
     """(what we measured, agreement) of one two-sided claim."""
+
     def side(who: str) -> Summary:
         model = who.removeprefix("real@")
         if who == model:
@@ -102,8 +130,7 @@ def _pair_claim(results: Results, test: str, a: str, b: str, stat: str) -> tuple
     sa, sb = side(a), side(b)
     real_side = next((w for w in (b, a) if w.startswith("real@")), f"real@{a}")
     if test == "std>":
-        measured = (f"std {_label(a)} {fmt(stat, sa.std)} vs {_label(b)} "
-                    f"{fmt(stat, sb.std)} (point estimates)")
+        measured = f"std {_label(a)} {fmt(stat, sa.std)} vs {_label(b)} {fmt(stat, sb.std)} (point estimates)"
         if np.isnan(sa.std) or np.isnan(sb.std):
             return measured, "inconclusive"
         return measured, "yes" if sa.std > sb.std else "no"
@@ -111,8 +138,10 @@ def _pair_claim(results: Results, test: str, a: str, b: str, stat: str) -> tuple
     if test == ">":
         return measured, _greater(sa, sb)
     real_std = side(real_side).std
-    return (f"{measured}; margin {SIMILAR_MARGIN:g} real std = {fmt(stat, SIMILAR_MARGIN * real_std)}",
-            _similar(sa, sb, real_std))
+    return (
+        f"{measured}; margin {SIMILAR_MARGIN:g} real std = {fmt(stat, SIMILAR_MARGIN * real_std)}",
+        _similar(sa, sb, real_std),
+    )
 
 
 def _closer(ours: float, theirs: float, lower_is_closer: bool) -> bool | None:
@@ -142,17 +171,19 @@ def _plateau_claim(curve: Mapping[str, np.ndarray]) -> tuple[str, str]:
     epochs, values = curve["epoch"], curve["scale_consistency"]
     late = (epochs >= PLATEAU_EPOCH) & np.isfinite(values)
     if late.sum() < 3:
-        return (f"{int(late.sum())} epochs logged from epoch {PLATEAU_EPOCH} on; the test needs 3",
-                "inconclusive")
+        return (f"{int(late.sum())} epochs logged from epoch {PLATEAU_EPOCH} on; the test needs 3", "inconclusive")
     slope = np.polyfit(epochs[late], values[late], 1)[0]
     drift = abs(slope) * (epochs[late].max() - epochs[late].min())
-    return (f"linear drift over epochs {int(epochs[late].min())}-{int(epochs[late].max())}: "
-            f"{100 * drift:.1f} points (stable below {100 * PLATEAU_DRIFT:.0f})",
-            "yes" if drift < PLATEAU_DRIFT else "no")
+    return (
+        f"linear drift over epochs {int(epochs[late].min())}-{int(epochs[late].max())}: "
+        f"{100 * drift:.1f} points (stable below {100 * PLATEAU_DRIFT:.0f})",
+        "yes" if drift < PLATEAU_DRIFT else "no",
+    )
 
 
-def paper_claims(results: Results,
-                 curves: Mapping[str, Mapping[str, np.ndarray]] | None = None) -> list[dict[str, str]]:
+def paper_claims(
+    results: Results, curves: Mapping[str, Mapping[str, np.ndarray]] | None = None
+) -> list[dict[str, str]]:
     """One row per qualitative claim of the paper whose models were evaluated.
 
     Rows: ``id`` (anchors §2.5 T1-T5, or F3c / F3d for Figure 3's captions, C1 / C2 for the
@@ -166,24 +197,39 @@ def paper_claims(results: Results,
     for cid, claim, source, test, a, b, stat in _CLAIMS:
         if {a.removeprefix("real@"), b.removeprefix("real@")} <= present:
             measured, agrees = _pair_claim(results, test, a, b, stat)
-            rows.append({"id": cid, "claim": claim, "source": source, "measured": measured,
-                         "agrees": agrees})
+            rows.append({"id": cid, "claim": claim, "source": source, "measured": measured, "agrees": agrees})
     if {"crnngan", "baseline"} <= present:
         measured, agrees = _closeness_claim(results)
-        rows.append({"id": "C1", "claim": "C-RNN-GAN resembles real music more than the baseline",
-                     "source": "§5", "measured": measured, "agrees": agrees})
+        rows.append(
+            {
+                "id": "C1",
+                "claim": "C-RNN-GAN resembles real music more than the baseline",
+                "source": "§5",
+                "measured": measured,
+                "agrees": agrees,
+            }
+        )
     if curves and "crnngan" in curves and "scale_consistency" in curves["crnngan"]:
         measured, agrees = _plateau_claim(curves["crnngan"])
-        rows.append({"id": "T5", "claim": "scale consistency of C-RNN-GAN stabilises after "
-                     "about 10-15 epochs", "source": "Fig. 3(a)", "measured": measured,
-                     "agrees": agrees})
+        rows.append(
+            {
+                "id": "T5",
+                "claim": "scale consistency of C-RNN-GAN stabilises after about 10-15 epochs",
+                "source": "Fig. 3(a)",
+                "measured": measured,
+                "agrees": agrees,
+            }
+        )
     return sorted(rows, key=lambda r: CLAIM_ORDER.index(r["id"]))
 
 
 def claims_json(claims: Sequence[Mapping[str, str]]) -> dict[str, Any]:
     """``metrics/claims.json``: the claims table of one run, for :func:`claims_across_seeds`."""
-    return {"agree": sum(c["agrees"] == "yes" for c in claims), "checked": len(claims),
-            "claims": [dict(c) for c in claims]}
+    return {
+        "agree": sum(c["agrees"] == "yes" for c in claims),
+        "checked": len(claims),
+        "claims": [dict(c) for c in claims],
+    }
 
 
 def claims_across_seeds(runs: Mapping[int, Sequence[Mapping[str, str]]]) -> list[dict[str, Any]]:
@@ -204,8 +250,9 @@ def claims_across_seeds(runs: Mapping[int, Sequence[Mapping[str, str]]]) -> list
                 answers[key] = {}
             answers[key][seed] = c["agrees"]
     rows = []
-    for key in sorted(keys, key=lambda k: (CLAIM_ORDER.index(k[0]) if k[0] in CLAIM_ORDER else len(CLAIM_ORDER),
-                                           keys.index(k))):
+    for key in sorted(
+        keys, key=lambda k: (CLAIM_ORDER.index(k[0]) if k[0] in CLAIM_ORDER else len(CLAIM_ORDER), keys.index(k))
+    ):
         per_seed = {seed: answers[key].get(seed, "-") for seed in runs}
         values = set(per_seed.values())
         overall = values.pop() if len(values) == 1 and values <= {"yes", "no"} else "inconclusive"
@@ -217,10 +264,15 @@ def claims_across_seeds_markdown(rows: Sequence[Mapping[str, Any]]) -> str:
     """:func:`claims_across_seeds` as a markdown table with one column per seed."""
     seeds = list(rows[0]["seeds"]) if rows else []
     agreed = sum(r["agrees"] == "yes" for r in rows)
-    lines = [f"Across {len(seeds)} seeds the recipe agrees with {agreed} of {len(rows)} claims "
-             "(yes / no: the same answer in every seed; otherwise inconclusive).", "",
-             "| # | paper's claim | " + " | ".join(f"seed {s}" for s in seeds) + " | across seeds |",
-             "|---" * (len(seeds) + 3) + "|"]
-    lines += [f"| {r['id']} | {r['claim']} | " + " | ".join(r["seeds"][s] for s in seeds) + f" | {r['agrees']} |"
-              for r in rows]
+    lines = [
+        f"Across {len(seeds)} seeds the recipe agrees with {agreed} of {len(rows)} claims "
+        "(yes / no: the same answer in every seed; otherwise inconclusive).",
+        "",
+        "| # | paper's claim | " + " | ".join(f"seed {s}" for s in seeds) + " | across seeds |",
+        "|---" * (len(seeds) + 3) + "|",
+    ]
+    lines += [
+        f"| {r['id']} | {r['claim']} | " + " | ".join(r["seeds"][s] for s in seeds) + f" | {r['agrees']} |"
+        for r in rows
+    ]
     return "\n".join(lines)

@@ -45,17 +45,22 @@ from crnngan.constants import REFERENCE_BPM
 from crnngan.data.notes import Notes
 from crnngan.evaluation.statistics import quantise_pitch
 
-
 # Duration classes in beats: 0 (a chord's inter-onset interval; also lengths under 1/8
 # beat) and MGEval's twelve note-length classes (16th, 8th triplet, dotted 16th, 8th,
 # quarter triplet, dotted 8th, quarter, half triplet, dotted quarter, half, dotted half,
 # whole). A duration goes to the nearest class.
-DURATION_CLASSES_BEATS = np.array([0, 1 / 4, 1 / 3, 3 / 8, 1 / 2, 2 / 3, 3 / 4, 1, 4 / 3, 3 / 2,
-                                   2, 3, 4])
+DURATION_CLASSES_BEATS = np.array([0, 1 / 4, 1 / 3, 3 / 8, 1 / 2, 2 / 3, 3 / 4, 1, 4 / 3, 3 / 2, 2, 3, 4])
 MAX_INTERVAL = 12  # interval histogram bins: -12..+12 semitones, wider leaps clipped
 FEATURE_NAMES = (
-    "pitch_count", "pitch_range", "pitch_class_histogram", "avg_pitch_interval",
-    "interval_histogram", "note_count", "mean_ioi", "ioi_histogram", "mean_note_length",
+    "pitch_count",
+    "pitch_range",
+    "pitch_class_histogram",
+    "avg_pitch_interval",
+    "interval_histogram",
+    "note_count",
+    "mean_ioi",
+    "ioi_histogram",
+    "mean_note_length",
     "note_length_histogram",
 )
 # KDE grid: at least 8 points per narrowest bandwidth, within these bounds.
@@ -164,8 +169,9 @@ def _kde_on_grid(samples: np.ndarray, bandwidth: float, grid: np.ndarray) -> np.
     pos = (samples - grid[0]) / step  # fractional grid index of each sample
     left = np.clip(np.floor(pos).astype(np.int64), 0, grid.size - 2)
     frac = pos - left
-    weights = (np.bincount(left, 1 - frac, minlength=grid.size)
-               + np.bincount(left + 1, frac, minlength=grid.size))  # (G,)
+    weights = np.bincount(left, 1 - frac, minlength=grid.size) + np.bincount(
+        left + 1, frac, minlength=grid.size
+    )  # (G,)
     offsets = np.arange(-(grid.size - 1), grid.size) * step  # (2G - 1,)
     density = np.convolve(weights, np.exp(-0.5 * (offsets / bandwidth) ** 2), mode="valid")  # (G,)
     return density / density.sum()
@@ -208,15 +214,21 @@ def compare_features(generated: np.ndarray, reference: np.ndarray) -> dict[str, 
     inter = inter_set_distances(reference, generated)
     ref_side = compare_distance_samples(intra_ref, inter)
     gen_side = compare_distance_samples(intra_gen, inter)
-    return {"oa": ref_side["oa"], "kld": ref_side["kld"],
-            "oa_gen": gen_side["oa"], "kld_gen": gen_side["kld"],
-            "degenerate": bool(ref_side["degenerate"] or gen_side["degenerate"]),
-            "intra_ref_mean": float(intra_ref.mean()), "intra_gen_mean": float(intra_gen.mean()),
-            "inter_mean": float(inter.mean())}
+    return {
+        "oa": ref_side["oa"],
+        "kld": ref_side["kld"],
+        "oa_gen": gen_side["oa"],
+        "kld_gen": gen_side["kld"],
+        "degenerate": bool(ref_side["degenerate"] or gen_side["degenerate"]),
+        "intra_ref_mean": float(intra_ref.mean()),
+        "intra_gen_mean": float(intra_gen.mean()),
+        "inter_mean": float(inter.mean()),
+    }
 
 
-def compare_sets(generated_songs: Sequence[Notes],
-                 reference_songs: Sequence[Notes]) -> dict[str, dict[str, float | bool]]:
+def compare_sets(
+    generated_songs: Sequence[Notes], reference_songs: Sequence[Notes]
+) -> dict[str, dict[str, float | bool]]:
     """:func:`compare_features` for every feature in :data:`FEATURE_NAMES`, plus ``summary``.
 
     Velocities are not used.

@@ -114,8 +114,12 @@ def diversity(songs: Sequence[np.ndarray], min_notes: float) -> Diversity:
     pitch, share = top_pitch(songs)
     many = [len(np.unique(_pitches(s))) >= 8 for s in songs]
     return Diversity(
-        songs=len(songs), distinct_share=distinct_share(songs), top_pitch=pitch, top_pitch_share=share,
-        pitch_class_distance=pitch_class_distance(songs), short_share=short_share(songs, min_notes),
+        songs=len(songs),
+        distinct_share=distinct_share(songs),
+        top_pitch=pitch,
+        top_pitch_share=share,
+        pitch_class_distance=pitch_class_distance(songs),
+        short_share=short_share(songs, min_notes),
         songs_with_8_pitches=float(np.mean(many)) if songs else float("nan"),
         mean_notes=float(np.mean([len(s) for s in songs])) if songs else float("nan"),
     )
@@ -131,7 +135,7 @@ class CollapseThresholds:
 
 
 def verdict(d: Diversity, t: CollapseThresholds) -> str | None:
-    """"collapsed: <reasons>" when any threshold is crossed, else None."""
+    """ "collapsed: <reasons>" when any threshold is crossed, else None."""
     reasons = []
     if d.top_pitch is not None and d.top_pitch_share > t.max_top_pitch_share:
         reasons.append(f"{100 * d.top_pitch_share:.0f}% of notes are {pitch_name(d.top_pitch)}")

@@ -32,18 +32,22 @@ def histogram_values(results: Results, stat: str) -> dict[str, np.ndarray]:
     """Per-song values of ``stat`` by legend label (models, then real music per layout), in
     the report's units."""
     scale = unit(stat)
-    values = {MODEL_LABELS.get(m, m): scale * results.models[m].table[stat]
-              for m in ordered(list(results.models))}
-    values.update({real_label(results, k): scale * r.table[stat]
-                   for k, r in sorted(results.real.items())})
+    values = {MODEL_LABELS.get(m, m): scale * results.models[m].table[stat] for m in ordered(list(results.models))}
+    values.update({real_label(results, k): scale * r.table[stat] for k, r in sorted(results.real.items())})
     return values
 
 
-def piano_roll_panel(generated: Mapping[str, Sequence[np.ndarray]], real_songs: Sequence[np.ndarray],
-                     steps: int, seed: int, per_model: int = 2) -> tuple[list[tuple[np.ndarray, ...]], list[str]]:
+def piano_roll_panel(
+    generated: Mapping[str, Sequence[np.ndarray]],
+    real_songs: Sequence[np.ndarray],
+    steps: int,
+    seed: int,
+    per_model: int = 2,
+) -> tuple[list[tuple[np.ndarray, ...]], list[str]]:
     """Songs and titles for one piano-roll figure: two real windows of ``steps`` events, then
     the first ``per_model`` songs of each model in the report's order (notes as
     (onsets, lengths, pitches, velocities), pitches rounded as the metrics round them)."""
+
     def notes(song: np.ndarray) -> tuple[np.ndarray, ...]:
         onsets, lengths, pitches, velocities = events_to_notes(song)
         return onsets, lengths, np.rint(pitches), velocities
@@ -59,8 +63,9 @@ def piano_roll_panel(generated: Mapping[str, Sequence[np.ndarray]], real_songs: 
     return songs, titles
 
 
-def training_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
-                           real: Mapping[str, Mapping[str, float]]) -> Figure:
+def training_curves_figure(
+    curves: Mapping[str, Mapping[str, np.ndarray]], real: Mapping[str, Mapping[str, float]]
+) -> Figure:
     """Figure 3 as small multiples: one panel per statistic, each on its own axis and unit,
     one line per model (:data:`MODEL_COLOURS`, the same in every figure) over its epochs, and
     the real-music mean at that model's layout as a dashed line of the same colour.
@@ -81,8 +86,9 @@ def training_curves_figure(curves: Mapping[str, Mapping[str, np.ndarray]],
         ax.set_xlabel("epoch")
     if not curves:
         axes[0].text(0.5, 0.5, "no epoch_stats.csv", transform=axes[0].transAxes, ha="center")
-    handles = [Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=MODEL_LABELS.get(m, m))
-               for m in ordered(list(curves))]
+    handles = [
+        Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=MODEL_LABELS.get(m, m)) for m in ordered(list(curves))
+    ]
     handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean, same colour)"))
     fig.legend(handles=handles, loc="outside right center", fontsize="small")
     return fig

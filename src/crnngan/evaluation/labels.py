@@ -14,10 +14,16 @@ from crnngan.evaluation.statistics import FIGURE3
 # number of tones per song.
 REPORTED = (*FIGURE3, "repetitions_rate_3", "num_tones")
 PERCENT = ("scale_consistency", "polyphony", "repetitions_rate_3")  # shares, shown in % as Figure 3
-LABELS = {"scale_consistency": "scale consistency %", "tone_span": "tone span",
-          "unique_tones": "unique tones", "intensity_span": "intensity span",
-          "polyphony": "polyphony %", "repetitions_3": "3-tone repetitions",
-          "repetitions_rate_3": "3-tone repetition rate %", "num_tones": "tones"}
+LABELS = {
+    "scale_consistency": "scale consistency %",
+    "tone_span": "tone span",
+    "unique_tones": "unique tones",
+    "intensity_span": "intensity span",
+    "polyphony": "polyphony %",
+    "repetitions_3": "3-tone repetitions",
+    "repetitions_rate_3": "3-tone repetition rate %",
+    "num_tones": "tones",
+}
 MODEL_LABELS = {"baseline": "baseline", "crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3"}
 
 

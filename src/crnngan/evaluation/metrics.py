@@ -21,8 +21,10 @@ def _finite(value: float) -> float | None:
 
 
 def _stats_json(stats: Stats) -> dict[str, dict[str, float | None]]:
-    return {k: {field: (int(v) if field == "n" else _finite(v)) for field, v in dataclasses.asdict(s).items()}
-            for k, s in stats.items()}
+    return {
+        k: {field: (int(v) if field == "n" else _finite(v)) for field, v in dataclasses.asdict(s).items()}
+        for k, s in stats.items()
+    }
 
 
 def _diversity_json(d: Diversity) -> dict[str, float | int | None]:
@@ -30,9 +32,13 @@ def _diversity_json(d: Diversity) -> dict[str, float | int | None]:
 
 
 def _duration_json(entry: ModelAtDuration, seconds: float) -> dict[str, Any]:
-    return {"seconds": seconds, "median_tones": entry.median_tones, "short": int(entry.short),
-            "closeness": _finite(entry.closeness),
-            "means": {k: _finite(v.mean) for k, v in entry.stats.items()}}
+    return {
+        "seconds": seconds,
+        "median_tones": entry.median_tones,
+        "short": int(entry.short),
+        "closeness": _finite(entry.closeness),
+        "means": {k: _finite(v.mean) for k, v in entry.stats.items()},
+    }
 
 
 def model_metrics(results: Results, model: str) -> dict[str, Any]:
@@ -40,20 +46,32 @@ def model_metrics(results: Results, model: str) -> dict[str, Any]:
     m = results.models[model]
     mgeval = m.mgeval or {}
     return {
-        "evaluated": 1, "n_songs": m.n_songs, "empty_songs": m.empty_songs,
-        "median_events": m.median_events, "real_window_steps": results.real[m.real_k].steps,
-        "tones_per_step": m.real_k, "short": int(m.short), "collapsed": int(m.verdict is not None),
-        "verdict": m.verdict or "not collapsed", "diversity": _diversity_json(m.diversity),
+        "evaluated": 1,
+        "n_songs": m.n_songs,
+        "empty_songs": m.empty_songs,
+        "median_events": m.median_events,
+        "real_window_steps": results.real[m.real_k].steps,
+        "tones_per_step": m.real_k,
+        "short": int(m.short),
+        "collapsed": int(m.verdict is not None),
+        "verdict": m.verdict or "not collapsed",
+        "diversity": _diversity_json(m.diversity),
         "stats": _stats_json(m.stats),
         "real_mean": {k: _finite(v) for k, v in results.real_means(model).items()},
-        "distance_to_real": {**{k: _finite(v) for k, v in m.distance.items()},
-                             "overall": _finite(m.closeness)},
-        **({"at_duration": _duration_json(results.duration.models[model], results.duration.seconds)}
-           if results.duration else {}),
-        "mgeval": {**{k: _finite(mgeval["summary"][k]) for k in ("oa", "kld", "oa_gen")
-                      if "summary" in mgeval},
-                   "features": {f: {"oa": _finite(mgeval[f]["oa"]), "kld": _finite(mgeval[f]["kld"])}
-                                for f in FEATURE_NAMES if f in mgeval}},
+        "distance_to_real": {**{k: _finite(v) for k, v in m.distance.items()}, "overall": _finite(m.closeness)},
+        **(
+            {"at_duration": _duration_json(results.duration.models[model], results.duration.seconds)}
+            if results.duration
+            else {}
+        ),
+        "mgeval": {
+            **{k: _finite(mgeval["summary"][k]) for k in ("oa", "kld", "oa_gen") if "summary" in mgeval},
+            "features": {
+                f: {"oa": _finite(mgeval[f]["oa"]), "kld": _finite(mgeval[f]["kld"])}
+                for f in FEATURE_NAMES
+                if f in mgeval
+            },
+        },
     }
 
 
@@ -62,14 +80,24 @@ def real_metrics(results: Results) -> dict[str, Any]:
     (``k1``: one tone per step, as C-RNN-GAN and the baseline; ``k3``: C-RNN-GAN-3's), and in
     windows of ``compare_seconds`` (``at_duration``)."""
     out: dict[str, Any] = {
-        f"k{k}": {"window_steps": r.steps, "n_windows": r.n_windows, "test_songs": r.test_songs,
-                  "verdict": r.verdict or "not collapsed", "diversity": _diversity_json(r.diversity),
-                  "stats": _stats_json(r.stats)}
-        for k, r in sorted(results.real.items())}
+        f"k{k}": {
+            "window_steps": r.steps,
+            "n_windows": r.n_windows,
+            "test_songs": r.test_songs,
+            "verdict": r.verdict or "not collapsed",
+            "diversity": _diversity_json(r.diversity),
+            "stats": _stats_json(r.stats),
+        }
+        for k, r in sorted(results.real.items())
+    }
     if results.duration:
         d = results.duration
-        out["at_duration"] = {"seconds": d.seconds, "n_windows": d.real.n_windows,
-                              "median_tones": d.real.median_tones, "stats": _stats_json(d.real.stats)}
+        out["at_duration"] = {
+            "seconds": d.seconds,
+            "n_windows": d.real.n_windows,
+            "median_tones": d.real.median_tones,
+            "stats": _stats_json(d.real.stats),
+        }
     return out
 
 
@@ -97,9 +125,17 @@ def mlflow_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str
 
 # The columns of the runs table in the MLflow UI (``crnngan.tools.runs_view.save_runs_view``): the parent
 # runs' comparison (:func:`comparison_metrics`), then the same figures on each model's run.
-KEY_METRICS = ("claims/agree", "crnngan/unique_tones", "crnngan/scale_consistency", "crnngan3/polyphony",
-               "baseline/unique_tones", "eval/stats/unique_tones/mean", "eval/stats/scale_consistency/mean",
-               "eval/stats/polyphony/mean", "eval/collapsed")
+KEY_METRICS = (
+    "claims/agree",
+    "crnngan/unique_tones",
+    "crnngan/scale_consistency",
+    "crnngan3/polyphony",
+    "baseline/unique_tones",
+    "eval/stats/unique_tones/mean",
+    "eval/stats/scale_consistency/mean",
+    "eval/stats/polyphony/mean",
+    "eval/collapsed",
+)
 
 
 def comparison_metrics(results: Results, claims: Sequence[Mapping[str, str]]) -> dict[str, float]:

@@ -36,16 +36,20 @@ def log_to_mlflow(experiment: str, model: str, metrics: dict, files: list[Path])
         log.warning("MLflow: logging %s failed (%s: %s)", model, type(exc).__name__, exc)
 
 
-def log_comparison(experiment: str, seed: int, metrics: dict[str, float], verdicts: dict[str, str],
-                   summary: Path, files: list[Path]) -> None:
+def log_comparison(
+    experiment: str, seed: int, metrics: dict[str, float], verdicts: dict[str, str], summary: Path, files: list[Path]
+) -> None:
     """The comparison into this pipeline's parent run: what one click on it should answer
     (and the seed, so the compare view can set seeds against their figures)."""
     try:
         with parent_run(experiment) as run:
             client = MlflowClient(tracking_uri())
             now = int(time.time() * 1000)
-            client.log_batch(run.info.run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
-                             params=[Param("seed", str(seed))])
+            client.log_batch(
+                run.info.run_id,
+                metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                params=[Param("seed", str(seed))],
+            )
             save_runs_view(run.info.experiment_id, list(KEY_METRICS))
             for model, verdict in verdicts.items():
                 client.set_tag(run.info.run_id, f"collapse.{model}", verdict)

@@ -83,9 +83,7 @@ def piano_roll_figure(songs: Sequence[Notes], titles: Sequence[str] | None = Non
             # One polygon per note in a single collection: far faster than a Rectangle each.
             x0, x1 = onsets, onsets + lengths
             y0, y1 = pitches - 0.4, pitches + 0.4
-            verts = np.stack(
-                [np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1
-            )
+            verts = np.stack([np.column_stack(c) for c in ((x0, y0), (x0, y1), (x1, y1), (x1, y0))], axis=1)
             ax.add_collection(PolyCollection(verts, facecolors=cmap(norm(velocities)), edgecolors="none"))
             ax.set_ylim(pitches.min() - 2, pitches.max() + 2)
             end = max(end, float(x1.max()))
@@ -134,8 +132,7 @@ def synthesize(
     freqs = pitch_to_frequency(pitches)
     gain = NOTE_GAIN * velocities / MAX_VELOCITY
     partials = [
-        (h, (gain * rel * (h * freqs < sample_rate / 2)).astype(np.float32))
-        for h, rel in enumerate(HARMONICS, 1)
+        (h, (gain * rel * (h * freqs < sample_rate / 2)).astype(np.float32)) for h, rel in enumerate(HARMONICS, 1)
     ]
 
     hold_f = hold.astype(np.float32)
@@ -188,8 +185,11 @@ def write_wav(
 
 
 def histogram_figure(
-    values_by_name: Mapping[str, ArrayLike], title: str = "", bins: int | str | Sequence[float] = 30,
-    colours: Mapping[str, str] | None = None, references: Sequence[str] = (),
+    values_by_name: Mapping[str, ArrayLike],
+    title: str = "",
+    bins: int | str | Sequence[float] = 30,
+    colours: Mapping[str, str] | None = None,
+    references: Sequence[str] = (),
 ) -> Figure:
     """Overlaid density histograms on shared bin edges, e.g. generated vs real statistics.
 
@@ -211,8 +211,11 @@ def histogram_figure(
         colours = colours or {}
         for name, values in arrays.items():
             label = f"{name} (n={values.size})"
-            style = ({"histtype": "stepfilled", "alpha": 0.35} if name in references
-                     else {"histtype": "step", "linewidth": 1.8})
+            style = (
+                {"histtype": "stepfilled", "alpha": 0.35}
+                if name in references
+                else {"histtype": "step", "linewidth": 1.8}
+            )
             if values.size:
                 ax.hist(values, bins=edges, density=True, label=label, color=colours.get(name), **style)
             else:

@@ -19,7 +19,7 @@ from crnngan.evaluation.windows import SHORT_SHARE
 
 
 def _row_cells(stats: Stats) -> list[str]:
-    """"mean ± CI half-width" per reported statistic."""
+    """ "mean ± CI half-width" per reported statistic."""
     cells = []
     for k in REPORTED:
         s = stats[k]
@@ -28,72 +28,101 @@ def _row_cells(stats: Stats) -> list[str]:
     return cells
 
 
-def _overview(results: Results, order: Sequence[str], missing: Sequence[str],
-              notes: Sequence[str]) -> list[str]:
+def _overview(results: Results, order: Sequence[str], missing: Sequence[str], notes: Sequence[str]) -> list[str]:
     """The bullet list: metric mode, sample counts, real windows, missing models, notes."""
     s, models = results.settings, results.models
-    mode = ("clean: the paper's definitions, pitches rounded to the nearest MIDI number"
-            if s.metric_mode == "clean" else
-            "legacy: the original code's quirks (pitches truncated, scale test without "
-            "modulo, polyphony of the paper snapshot e75e541)")
-    counts = [f"{MODEL_LABELS.get(m, m)} {models[m].n_songs} songs (median "
-              f"{models[m].median_events} events, {models[m].empty_songs} empty)"
-              for m in order if m in models]
-    lines = [f"- Metric mode: **{mode}**; polyphony tolerance {s.polyphony_tolerance:g} s.",
-             f"- Samples: {'; '.join(counts) or 'none'}."]
-    lines += [f"- {real_label(results, k).capitalize()}: {r.n_windows} windows from "
-              f"{r.test_songs} test songs (seed {s.seed}); compared with the models of that "
-              "layout, at the length they were asked for." for k, r in sorted(results.real.items())]
+    mode = (
+        "clean: the paper's definitions, pitches rounded to the nearest MIDI number"
+        if s.metric_mode == "clean"
+        else "legacy: the original code's quirks (pitches truncated, scale test without "
+        "modulo, polyphony of the paper snapshot e75e541)"
+    )
+    counts = [
+        f"{MODEL_LABELS.get(m, m)} {models[m].n_songs} songs (median "
+        f"{models[m].median_events} events, {models[m].empty_songs} empty)"
+        for m in order
+        if m in models
+    ]
+    lines = [
+        f"- Metric mode: **{mode}**; polyphony tolerance {s.polyphony_tolerance:g} s.",
+        f"- Samples: {'; '.join(counts) or 'none'}.",
+    ]
+    lines += [
+        f"- {real_label(results, k).capitalize()}: {r.n_windows} windows from "
+        f"{r.test_songs} test songs (seed {s.seed}); compared with the models of that "
+        "layout, at the length they were asked for."
+        for k, r in sorted(results.real.items())
+    ]
     lines += [f"- **{MODEL_LABELS.get(m, m)} was not evaluated**: no samples." for m in missing]
     return lines + [f"- {n}" for n in (*results.notes, *notes)]
 
 
 def _statistics_table(results: Results, order: Sequence[str]) -> list[str]:
     s, models = results.settings, results.models
-    lines = [f"## Statistics (mean ± half-width of the {100 * s.confidence:g}% bootstrap CI "
-             f"of the mean, {s.bootstrap} resamples)", "",
-             "| | " + " | ".join(LABELS[k] for k in REPORTED) + " |", "|---" * (len(REPORTED) + 1) + "|"]
+    lines = [
+        f"## Statistics (mean ± half-width of the {100 * s.confidence:g}% bootstrap CI "
+        f"of the mean, {s.bootstrap} resamples)",
+        "",
+        "| | " + " | ".join(LABELS[k] for k in REPORTED) + " |",
+        "|---" * (len(REPORTED) + 1) + "|",
+    ]
     for m in order:
         cells = _row_cells(models[m].stats) if m in models else ["not evaluated"]
         lines.append(f"| {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
-    lines += [f"| {real_label(results, k)} | " + " | ".join(_row_cells(r.stats)) + " |"
-              for k, r in sorted(results.real.items())]
-    return lines + ["", "3-tone repetitions count ordered pairs of equal, non-overlapping 3-pitch "
-                    "windows (i, j >= i + 3), pairs of occurrences rather than distinct patterns: a "
-                    "100-note song of one held pitch scores 4,560, a motif played 4 times 12. The "
-                    "rate divides the count by the number of such window pairs (1 for a constant "
-                    "song), so songs of any length compare."]
+    lines += [
+        f"| {real_label(results, k)} | " + " | ".join(_row_cells(r.stats)) + " |"
+        for k, r in sorted(results.real.items())
+    ]
+    return lines + [
+        "",
+        "3-tone repetitions count ordered pairs of equal, non-overlapping 3-pitch "
+        "windows (i, j >= i + 3), pairs of occurrences rather than distinct patterns: a "
+        "100-note song of one held pitch scores 4,560, a motif played 4 times 12. The "
+        "rate divides the count by the number of such window pairs (1 for a constant "
+        "song), so songs of any length compare.",
+    ]
 
 
 def _verdicts(results: Results, order: Sequence[str]) -> list[str]:
     """One line per model (and real music): collapsed, with the reasons, or not."""
     t = results.settings.collapse_thresholds
-    lines = ["## Collapse", "",
-             f"A song set is collapsed when one pitch holds more than {100 * t.max_top_pitch_share:g}% "
-             f"of its notes, fewer than {100 * t.min_distinct_share:g}% of its songs are distinct, "
-             f"or more than {100 * t.max_short_share:g}% of its songs hold under {SHORT_SHARE:g} x "
-             "the real tone count (thresholds: `evaluate` params).", ""]
+    lines = [
+        "## Collapse",
+        "",
+        f"A song set is collapsed when one pitch holds more than {100 * t.max_top_pitch_share:g}% "
+        f"of its notes, fewer than {100 * t.min_distinct_share:g}% of its songs are distinct, "
+        f"or more than {100 * t.max_short_share:g}% of its songs hold under {SHORT_SHARE:g} x "
+        "the real tone count (thresholds: `evaluate` params).",
+        "",
+    ]
     rows: list[tuple[str, ModelResult | RealResult]] = [
-        (MODEL_LABELS.get(m, m), results.models[m]) for m in order if m in results.models]
+        (MODEL_LABELS.get(m, m), results.models[m]) for m in order if m in results.models
+    ]
     rows += [(real_label(results, k), r) for k, r in sorted(results.real.items())]
     for label, entry in rows:
         d = entry.diversity
-        lines.append(f"- **{label}**: {entry.verdict or 'not collapsed'} ({round(d.distinct_share * d.songs)} "
-                     f"of {d.songs} songs distinct; most frequent pitch {100 * d.top_pitch_share:.0f}% of notes; "
-                     f"{100 * d.songs_with_8_pitches:.0f}% of songs with >= 8 pitches; pitch-class "
-                     f"distance between songs {d.pitch_class_distance:.2f}; {d.mean_notes:.0f} tones per song).")
+        lines.append(
+            f"- **{label}**: {entry.verdict or 'not collapsed'} ({round(d.distinct_share * d.songs)} "
+            f"of {d.songs} songs distinct; most frequent pitch {100 * d.top_pitch_share:.0f}% of notes; "
+            f"{100 * d.songs_with_8_pitches:.0f}% of songs with >= 8 pitches; pitch-class "
+            f"distance between songs {d.pitch_class_distance:.2f}; {d.mean_notes:.0f} tones per song)."
+        )
     return lines
 
 
 def _closeness_table(results: Results, order: Sequence[str]) -> list[str]:
-    lines = ["## Closeness to real music", "",
-             "Distance: mean over Figure 3's six statistics of |mean_gen - mean_real| / std_real, "
-             "against real windows of as many steps as the model generated (lower is closer; inf "
-             "for a model flagged short, which cannot look close by playing nothing). MGEval (Yang & "
-             "Lerch 2018), mean over 10 features: overlapping area OA (higher is closer) and KLD "
-             "(lower is closer).", "",
-             "| model | distance to real | largest gap | MGEval OA | MGEval KLD |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "## Closeness to real music",
+        "",
+        "Distance: mean over Figure 3's six statistics of |mean_gen - mean_real| / std_real, "
+        "against real windows of as many steps as the model generated (lower is closer; inf "
+        "for a model flagged short, which cannot look close by playing nothing). MGEval (Yang & "
+        "Lerch 2018), mean over 10 features: overlapping area OA (higher is closer) and KLD "
+        "(lower is closer).",
+        "",
+        "| model | distance to real | largest gap | MGEval OA | MGEval KLD |",
+        "|---|---|---|---|---|",
+    ]
     for m in (m for m in order if m in results.models):
         entry = results.models[m]
         d = entry.distance
@@ -110,54 +139,79 @@ def _duration_table(results: Results, order: Sequence[str]) -> list[str]:
     d = results.duration
     if not d:
         return []
-    lines = [f"## At equal duration: each song's first {d.seconds:g} s", "",
-             f"The same statistics on the first {d.seconds:g} s of every song, against "
-             f"{d.real.n_windows} real test windows of {d.seconds:g} s (param "
-             "`evaluate.compare_seconds`): a model that plays faster than real music is measured "
-             "on more tones, a slower one on fewer. Distance as above; inf when the median song "
-             f"holds under {SHORT_SHARE:g} x the real tone count in that time.", "",
-             "| | tones (median) | " + " | ".join(LABELS[k] for k in FIGURE3) + " | distance to real |",
-             "|---" * (len(FIGURE3) + 3) + "|"]
+    lines = [
+        f"## At equal duration: each song's first {d.seconds:g} s",
+        "",
+        f"The same statistics on the first {d.seconds:g} s of every song, against "
+        f"{d.real.n_windows} real test windows of {d.seconds:g} s (param "
+        "`evaluate.compare_seconds`): a model that plays faster than real music is measured "
+        "on more tones, a slower one on fewer. Distance as above; inf when the median song "
+        f"holds under {SHORT_SHARE:g} x the real tone count in that time.",
+        "",
+        "| | tones (median) | " + " | ".join(LABELS[k] for k in FIGURE3) + " | distance to real |",
+        "|---" * (len(FIGURE3) + 3) + "|",
+    ]
     for m in (m for m in order if m in d.models):
         e = d.models[m]
         cells = [fmt(k, e.stats[k].mean) for k in FIGURE3]
-        lines.append(f"| {MODEL_LABELS.get(m, m)} | {e.median_tones:g} | " + " | ".join(cells)
-                     + f" | {e.closeness:.2f} |")
+        lines.append(
+            f"| {MODEL_LABELS.get(m, m)} | {e.median_tones:g} | " + " | ".join(cells) + f" | {e.closeness:.2f} |"
+        )
     cells = [fmt(k, d.real.stats[k].mean) for k in FIGURE3]
-    return lines + [f"| real music ({d.seconds:g} s windows) | {d.real.median_tones:g} | "
-                    + " | ".join(cells) + " | - |"]
+    return lines + [
+        f"| real music ({d.seconds:g} s windows) | {d.real.median_tones:g} | " + " | ".join(cells) + " | - |"
+    ]
 
 
 def _claims_table(results: Results, claims: Sequence[Mapping[str, str]]) -> list[str]:
     agreed = sum(c["agrees"] == "yes" for c in claims)
-    lines = ["## The paper's claims", "",
-             "The paper publishes no numeric table: its only quantitative result is Figure 3 "
-             "(statistics per training epoch), and its text states qualitative relations. "
-             f"\"yes\" / \"no\": the {100 * results.settings.confidence:g}% CIs are disjoint; "
-             f"\"inconclusive\": they overlap. \"≈\" holds within {SIMILAR_MARGIN:g} real-music std. "
-             f"Our run agrees with {agreed} of {len(claims)} checked claims.", "",
-             "| # | paper's claim (qualitative; the paper publishes only Figure 3, no table) | "
-             "source | what we measured | our run agrees? |", "|---|---|---|---|---|"]
-    lines += [f"| {c['id']} | {c['claim']} | {c['source']} | {c['measured']} | {c['agrees']} |"
-              for c in claims]
-    return lines + ["", "Not checked: the epoch dynamics of Figure 3 other than T5 (complexity "
-                    "growing with training, repetitions rising for ~25 epochs, C-RNN-GAN-3's zero "
-                    "outputs around epochs 50-55), which need the paper's long training; see "
-                    "`figures/training_curves.png`."]
+    lines = [
+        "## The paper's claims",
+        "",
+        "The paper publishes no numeric table: its only quantitative result is Figure 3 "
+        "(statistics per training epoch), and its text states qualitative relations. "
+        f'"yes" / "no": the {100 * results.settings.confidence:g}% CIs are disjoint; '
+        f'"inconclusive": they overlap. "≈" holds within {SIMILAR_MARGIN:g} real-music std. '
+        f"Our run agrees with {agreed} of {len(claims)} checked claims.",
+        "",
+        "| # | paper's claim (qualitative; the paper publishes only Figure 3, no table) | "
+        "source | what we measured | our run agrees? |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {c['id']} | {c['claim']} | {c['source']} | {c['measured']} | {c['agrees']} |" for c in claims]
+    return lines + [
+        "",
+        "Not checked: the epoch dynamics of Figure 3 other than T5 (complexity "
+        "growing with training, repetitions rising for ~25 epochs, C-RNN-GAN-3's zero "
+        "outputs around epochs 50-55), which need the paper's long training; see "
+        "`figures/training_curves.png`.",
+    ]
 
 
-def summary_markdown(results: Results, claims: Sequence[Mapping[str, str]],
-                     missing: Sequence[str] = (), notes: Sequence[str] = ()) -> str:
+def summary_markdown(
+    results: Results, claims: Sequence[Mapping[str, str]], missing: Sequence[str] = (), notes: Sequence[str] = ()
+) -> str:
     """``reports/summary.md``: statistics table, closeness to real music, the paper's claims.
 
     ``missing``: models without samples (shown as not evaluated); ``notes``: extra lines.
     """
     order = ordered([*results.models, *missing])
-    rolls = ["## Listen and look", "", "Two real test windows, then the first two songs of each model "
-             "(`samples/<model>/song_000.mid`, ...): ![piano rolls](figures/piano_rolls.png)"]
-    sections = (_verdicts(results, order), rolls, _overview(results, order, missing, notes),
-                _statistics_table(results, order),
-                _closeness_table(results, order), _duration_table(results, order),
-                _claims_table(results, claims))
-    return "\n\n".join("\n".join(lines) for lines in
-                       (["# Evaluation: generated music vs real music"], *sections) if lines) + "\n"
+    rolls = [
+        "## Listen and look",
+        "",
+        "Two real test windows, then the first two songs of each model "
+        "(`samples/<model>/song_000.mid`, ...): ![piano rolls](figures/piano_rolls.png)",
+    ]
+    sections = (
+        _verdicts(results, order),
+        rolls,
+        _overview(results, order, missing, notes),
+        _statistics_table(results, order),
+        _closeness_table(results, order),
+        _duration_table(results, order),
+        _claims_table(results, claims),
+    )
+    return (
+        "\n\n".join("\n".join(lines) for lines in (["# Evaluation: generated music vs real music"], *sections) if lines)
+        + "\n"
+    )

@@ -41,8 +41,7 @@ def read_epoch_stats(path: str | Path) -> dict[str, np.ndarray]:
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     columns = list(rows[0]) if rows else []
-    return {c: np.array([float(r[c]) if r.get(c) not in ("", None) else np.nan for r in rows])
-            for c in columns}
+    return {c: np.array([float(r[c]) if r.get(c) not in ("", None) else np.nan for r in rows]) for c in columns}
 
 
 def load_generated(samples: Path, models: Sequence[str]) -> tuple[dict[str, list[np.ndarray]], list[str]]:
@@ -74,17 +73,23 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
-def write_figures(figures: Path, results: Results, generated: Mapping[str, Sequence[np.ndarray]],
-                  real_songs: Sequence[np.ndarray], curves: Mapping[str, Mapping[str, np.ndarray]],
-                  params: Params) -> list[Path]:
+def write_figures(
+    figures: Path,
+    results: Results,
+    generated: Mapping[str, Sequence[np.ndarray]],
+    real_songs: Sequence[np.ndarray],
+    curves: Mapping[str, Mapping[str, np.ndarray]],
+    params: Params,
+) -> list[Path]:
     """The histograms of every reported statistic, the piano rolls and the training curves."""
     figures.mkdir(parents=True, exist_ok=True)
     files = []
     colours, references = figure_colours(results)
     for stat in REPORTED:
         files.append(figures / f"hist_{stat}.png")
-        histogram_figure(histogram_values(results, stat), title=LABELS[stat], colours=colours,
-                         references=references).savefig(files[-1], dpi=100)
+        histogram_figure(
+            histogram_values(results, stat), title=LABELS[stat], colours=colours, references=references
+        ).savefig(files[-1], dpi=100)
     files.append(figures / "piano_rolls.png")
     rolls, titles = piano_roll_panel(generated, real_songs, params.sample.length, params.seed)
     piano_roll_figure(rolls, titles).savefig(files[-1], dpi=80)
@@ -94,15 +99,20 @@ def write_figures(figures: Path, results: Results, generated: Mapping[str, Seque
     return files
 
 
-def evaluate_stage(params: Params, models: Sequence[str], samples: Path, data: Path, train_dir: Path,
-                   metrics: Path, reports: Path) -> int:
+def evaluate_stage(
+    params: Params, models: Sequence[str], samples: Path, data: Path, train_dir: Path, metrics: Path, reports: Path
+) -> int:
     """Evaluate ``models``' samples, write metrics/ and reports/, log to MLflow; returns 0."""
     generated, missing = load_generated(samples, models)
     real_songs, notes = load_real(data)
-    results = evaluate_models(generated, real_songs, params.evaluate, params.seed,
-                              steps=params.sample.length,
-                              tones_per_step={m: params.models[m].tones_per_step
-                                              for m in generated if m in params.models})
+    results = evaluate_models(
+        generated,
+        real_songs,
+        params.evaluate,
+        params.seed,
+        steps=params.sample.length,
+        tones_per_step={m: params.models[m].tones_per_step for m in generated if m in params.models},
+    )
     curves = {m: read_epoch_stats(p) for m in models if (p := ModelDir(train_dir / m).epoch_stats).exists()}
     claims = paper_claims(results, curves)
 
@@ -115,11 +125,17 @@ def evaluate_stage(params: Params, models: Sequence[str], samples: Path, data: P
     summary.write_text(summary_markdown(results, claims, missing, notes))
 
     for model in generated:
-        log_to_mlflow(params.mlflow.experiment, model, model_metrics(results, model),
-                      [summary, metrics / f"{model}.json", *files])
-    log_comparison(params.mlflow.experiment, params.seed, comparison_metrics(results, claims),
-                   {m: results.models[m].verdict or "not collapsed" for m in generated}, summary,
-                   [metrics / "claims.json", *files])
+        log_to_mlflow(
+            params.mlflow.experiment, model, model_metrics(results, model), [summary, metrics / f"{model}.json", *files]
+        )
+    log_comparison(
+        params.mlflow.experiment,
+        params.seed,
+        comparison_metrics(results, claims),
+        {m: results.models[m].verdict or "not collapsed" for m in generated},
+        summary,
+        [metrics / "claims.json", *files],
+    )
     for c in claims:
         log.info("%-4s %-13s %s", c["id"], c["agrees"], c["claim"])
     log.info("wrote %s, %s and %d figures", metrics, summary, len(files))

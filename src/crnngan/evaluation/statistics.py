@@ -47,14 +47,17 @@ SCALES: dict[str, tuple[int, ...]] = {
 }
 SCALE_NAMES = tuple(SCALES)
 # The six curves of the paper's Figure 3 (training logs them per epoch, evaluation reports them).
-FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony",
-           "repetitions_3")
+FIGURE3 = ("scale_consistency", "tone_span", "unique_tones", "intensity_span", "polyphony", "repetitions_3")
 REPETITION_LENGTHS = tuple(range(2, 10))  # the original logs l = 2..9; Figure 3 shows l = 3
 STAT_KEYS = (
-    "num_tones", "polyphony", "scale_consistency",
+    "num_tones",
+    "polyphony",
+    "scale_consistency",
     *(f"repetitions_{l}" for l in REPETITION_LENGTHS),
     *(f"repetitions_rate_{l}" for l in REPETITION_LENGTHS),
-    "tone_span", "unique_tones", "intensity_span",
+    "tone_span",
+    "unique_tones",
+    "intensity_span",
 )
 
 
@@ -252,9 +255,15 @@ def intensity_span(velocities: ArrayLike) -> float:
     return float(np.ptp(v)) if v.size else 0.0
 
 
-def song_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike,
-                    lengths: ArrayLike, *, tolerance: float = 0.0,
-                    legacy: Legacy = False) -> dict[str, float]:
+def song_statistics(
+    onsets: ArrayLike,
+    pitches: ArrayLike,
+    velocities: ArrayLike,
+    lengths: ArrayLike,
+    *,
+    tolerance: float = 0.0,
+    legacy: Legacy = False,
+) -> dict[str, float]:
     """All statistics of one song, keyed by :data:`STAT_KEYS`.
 
     ``legacy``: False (clean), True / ``"paper"`` or ``"head"`` (the polyphony variant; the
@@ -269,12 +278,18 @@ def song_statistics(onsets: ArrayLike, pitches: ArrayLike, velocities: ArrayLike
     variant = polyphony_variant(legacy)
     quant = variant is not None
     tones = _tones(pitch, quant)
-    stats = {"num_tones": float(tones.size), "polyphony": polyphony(on, tolerance, variant),
-             "scale_consistency": scale_consistency(tones, quant)[0]}
+    stats = {
+        "num_tones": float(tones.size),
+        "polyphony": polyphony(on, tolerance, variant),
+        "scale_consistency": scale_consistency(tones, quant)[0],
+    }
     clean = all_repetitions(tones)  # tones are integers already: no second quantisation
     counts = all_repetitions(tones, legacy=True) if quant else clean
     stats.update({f"repetitions_{l}": float(c) for l, c in counts.items()})
     stats.update({f"repetitions_rate_{l}": _rate(c, tones.size, l) for l, c in clean.items()})
-    stats.update(tone_span=tone_span(tones, quant), unique_tones=float(unique_tones(tones, quant)),
-                 intensity_span=intensity_span(vel))
+    stats.update(
+        tone_span=tone_span(tones, quant),
+        unique_tones=float(unique_tones(tones, quant)),
+        intensity_span=intensity_span(vel),
+    )
     return stats

@@ -46,8 +46,7 @@ def _window(song: np.ndarray, start: int, stop: int) -> np.ndarray:
     return window
 
 
-def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int,
-                 seed: int) -> list[np.ndarray]:
+def real_windows(songs: Sequence[np.ndarray], window_events: int, count: int, seed: int) -> list[np.ndarray]:
     """``count`` windows of ``window_events`` consecutive events, from songs at least that
     long, picked by :func:`_window_starts`. Raises ``ValueError`` when no song is long enough.
     """
@@ -70,11 +69,10 @@ def event_onsets(song: np.ndarray) -> np.ndarray:
 
 def within_seconds(song: np.ndarray, seconds: float) -> np.ndarray:
     """The events of ``song`` with onsets in its first ``seconds`` (onset < seconds)."""
-    return np.asarray(song)[:int(np.searchsorted(event_onsets(song), seconds, side="left"))]
+    return np.asarray(song)[: int(np.searchsorted(event_onsets(song), seconds, side="left"))]
 
 
-def duration_windows(songs: Sequence[np.ndarray], seconds: float, count: int,
-                     seed: int) -> list[np.ndarray]:
+def duration_windows(songs: Sequence[np.ndarray], seconds: float, count: int, seed: int) -> list[np.ndarray]:
     """``count`` windows of ``seconds``: from a seeded event on, every event with an onset
     less than ``seconds`` after it, from songs that last at least that long past the start
     (so no window is cut short by its song's end). Raises ``ValueError`` when none does."""
@@ -86,12 +84,15 @@ def duration_windows(songs: Sequence[np.ndarray], seconds: float, count: int,
     if not any(choices):
         longest = max((float(o[-1]) for o in onsets if len(o)), default=0.0)
         raise ValueError(f"no real song lasts {seconds:g} s (the longest spans {longest:.1f} s of onsets)")
-    return [_window(songs[i], start, int(np.searchsorted(onsets[i], onsets[i][start] + seconds, side="left")))
-            for i, start in _window_starts(choices, count, seed)]
+    return [
+        _window(songs[i], start, int(np.searchsorted(onsets[i], onsets[i][start] + seconds, side="left")))
+        for i, start in _window_starts(choices, count, seed)
+    ]
 
 
-def step_windows(songs: Sequence[np.ndarray], tones_per_step: int, steps: int, count: int,
-                 seed: int) -> list[np.ndarray]:
+def step_windows(
+    songs: Sequence[np.ndarray], tones_per_step: int, steps: int, count: int, seed: int
+) -> list[np.ndarray]:
     """Real windows of ``steps`` model steps (up to ``tones_per_step`` tones each), as events:
     what a model asked for ``steps`` steps is compared with. For k = 1 these are
     :func:`real_windows` of ``steps`` events."""

@@ -10,8 +10,9 @@ import argparse
 import copy
 import json
 import shlex
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

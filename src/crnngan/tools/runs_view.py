@@ -26,23 +26,35 @@ def runs_view_state(metric_keys: list[str]) -> dict[str, Any]:
     with this one whole."""
     return {
         "selectedColumns": ["attributes.`Duration`"] + [f"metrics.`{k}`" for k in metric_keys],
-        "columnOrder": [], "columnWidths": {}, "runsExpanded": {}, "runsPinned": [], "runsHidden": [],
-        "runsVisibilityMap": {}, "runsHiddenMode": "FIRST_10_RUNS", "viewMaximized": False,
-        "runListHidden": False, "isAccordionReordered": False, "useGroupedValuesInCharts": True,
-        "hideEmptyCharts": True, "groupBy": None, "groupsExpanded": {}, "autoRefreshEnabled": True,
+        "columnOrder": [],
+        "columnWidths": {},
+        "runsExpanded": {},
+        "runsPinned": [],
+        "runsHidden": [],
+        "runsVisibilityMap": {},
+        "runsHiddenMode": "FIRST_10_RUNS",
+        "viewMaximized": False,
+        "runListHidden": False,
+        "isAccordionReordered": False,
+        "useGroupedValuesInCharts": True,
+        "hideEmptyCharts": True,
+        "groupBy": None,
+        "groupsExpanded": {},
+        "autoRefreshEnabled": True,
         "globalLineChartConfig": {"xAxisKey": "step", "lineSmoothness": 0, "selectedXAxisMetricKey": ""},
-        "orderByKey": "attributes.start_time", "orderByAsc": False,
+        "orderByKey": "attributes.start_time",
+        "orderByAsc": False,
     }
 
 
 def save_runs_view(experiment_id: str, metric_keys: list[str]) -> None:
     """Store the :data:`RUNS_VIEW` view of ``metric_keys`` on the experiment (replacing it)."""
     MlflowClient(tracking_uri()).set_experiment_tag(
-        experiment_id, _VIEW_TAG + RUNS_VIEW, json.dumps(runs_view_state(metric_keys)))
+        experiment_id, _VIEW_TAG + RUNS_VIEW, json.dumps(runs_view_state(metric_keys))
+    )
 
 
 def runs_view_url(base: str, experiment_id: str) -> str:
     """The UI address of the experiment's runs table in the :data:`RUNS_VIEW` view, in the
     UI's model-training mode (MLflow 3 opens on its GenAI overview otherwise)."""
-    return (f"{base}/#/experiments/{experiment_id}/runs"
-            f"?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}")
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning&viewStateShareKey={RUNS_VIEW}"

@@ -34,15 +34,26 @@ def browser_command(exe: str, url: str, out: Path, profile: Path) -> list[str]:
     """Headless Chromium photographing ``url`` into ``out``, in a fresh ``profile`` (the UI
     keeps its layout in the browser's storage). The virtual-time budget lets the single-page
     app fetch and draw before the picture is taken. No sandbox: it runs as root in CI."""
-    return [exe, "--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-            f"--user-data-dir={profile}", f"--window-size={WINDOW}", "--virtual-time-budget=20000",
-            f"--screenshot={out}", url]
+    return [
+        exe,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--window-size={WINDOW}",
+        "--virtual-time-budget=20000",
+        f"--screenshot={out}",
+        url,
+    ]
 
 
 def compare_url(base: str, experiment_id: str, run_ids: list[str]) -> str:
     """The UI's compare view of ``run_ids`` (parallel coordinates, then params and metrics)."""
-    return (f"{base}/#/compare-runs?runs={quote(json.dumps(run_ids))}"
-            f"&experiments={quote(json.dumps([experiment_id]))}&workflowType=machine_learning")
+    return (
+        f"{base}/#/compare-runs?runs={quote(json.dumps(run_ids))}"
+        f"&experiments={quote(json.dumps([experiment_id]))}&workflowType=machine_learning"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     if found is None:
         print(f"no experiment {experiment!r} in {args.store}: run `make repro` first", file=sys.stderr)
         return 1
-    latest = [client.search_runs([found.experiment_id], f"tags.model = '{m}'", max_results=1,
-                                 order_by=["attributes.start_time DESC"]) for m in MODEL_NAMES]
+    latest = [
+        client.search_runs(
+            [found.experiment_id], f"tags.model = '{m}'", max_results=1, order_by=["attributes.start_time DESC"]
+        )
+        for m in MODEL_NAMES
+    ]
     run_ids = [runs[0].info.run_id for runs in latest if runs]
     args.out.mkdir(parents=True, exist_ok=True)
     process, base = ui.start(args.store, ui.free_port())
@@ -75,12 +90,19 @@ def main(argv: list[str] | None = None) -> int:
         if not ui.wait_ready(base, process):
             print(f"MLflow UI did not come up on {base}", file=sys.stderr)
             return 1
-        pages = {"mlflow_runs.png": ui.address(base, args.store, experiment),
-                 "mlflow_compare.png": compare_url(base, found.experiment_id, run_ids)}
+        pages = {
+            "mlflow_runs.png": ui.address(base, args.store, experiment),
+            "mlflow_compare.png": compare_url(base, found.experiment_id, run_ids),
+        }
         for name, url in pages.items():
             with tempfile.TemporaryDirectory() as profile:
-                subprocess.run(browser_command(exe, url, args.out / name, Path(profile)), check=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180)
+                subprocess.run(
+                    browser_command(exe, url, args.out / name, Path(profile)),
+                    check=True,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=180,
+                )
             print(f"wrote {args.out / name}  ({url})")
     finally:
         process.terminate()

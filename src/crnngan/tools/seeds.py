@@ -26,10 +26,16 @@ from crnngan.evaluation.labels import MODEL_LABELS
 
 log = logging.getLogger("seeds")
 # metrics/<model>.json paths shown, with their column labels.
-COLUMNS = {"stats.unique_tones.mean": "unique", "stats.tone_span.mean": "span",
-           "stats.scale_consistency.mean": "scale", "stats.polyphony.mean": "poly",
-           "stats.num_tones.mean": "tones", "diversity.distinct_share": "distinct",
-           "diversity.songs_with_8_pitches": ">=8 pitches", "collapsed": "collapsed"}
+COLUMNS = {
+    "stats.unique_tones.mean": "unique",
+    "stats.tone_span.mean": "span",
+    "stats.scale_consistency.mean": "scale",
+    "stats.polyphony.mean": "poly",
+    "stats.num_tones.mean": "tones",
+    "diversity.distinct_share": "distinct",
+    "diversity.songs_with_8_pitches": ">=8 pitches",
+    "collapsed": "collapsed",
+}
 
 
 def queue_states(status: str) -> dict[str, tuple[str, str]]:
@@ -92,8 +98,9 @@ def finished(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return done
 
 
-def seed_claims(done: Sequence[Mapping[str, Any]],
-                read: Callable[[str], str | None]) -> dict[int, list[dict[str, str]]]:
+def seed_claims(
+    done: Sequence[Mapping[str, Any]], read: Callable[[str], str | None]
+) -> dict[int, list[dict[str, str]]]:
     """seed -> its experiment's claims (``metrics/claims.json`` at the experiment's commit,
     ``read(rev)`` giving that file's text or None); seeds whose experiment predates the file
     are left out."""
@@ -130,8 +137,12 @@ def seed_table(done: Sequence[Mapping[str, Any]]) -> str:
 
 
 # make compare: per model, these metrics/<model>.json paths, short enough for 120 columns.
-COMPARE = {"stats.unique_tones.mean": "uniq", "stats.tone_span.mean": "span",
-           "stats.scale_consistency.mean": "scale", "collapsed": "coll"}
+COMPARE = {
+    "stats.unique_tones.mean": "uniq",
+    "stats.tone_span.mean": "span",
+    "stats.scale_consistency.mean": "scale",
+    "collapsed": "coll",
+}
 
 
 def compare_table(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -139,9 +150,10 @@ def compare_table(rows: Sequence[Mapping[str, Any]]) -> str:
     :data:`COMPARE` columns; what ``dvc exp show`` would print in 465 columns."""
     models = {m: MODEL_LABELS[m] for m in MODEL_NAMES}
     width = 6 * len(COMPARE)
-    lines = [f"{'':22}{'':>6}" + "".join(f"  {label:^{width}}" for label in models.values()),
-             f"{'experiment':22}{'seed':>6}" + "".join("  " + "".join(f"{c:>6}" for c in COMPARE.values())
-                                                  for _ in models)]
+    lines = [
+        f"{'':22}{'':>6}" + "".join(f"  {label:^{width}}" for label in models.values()),
+        f"{'experiment':22}{'seed':>6}" + "".join("  " + "".join(f"{c:>6}" for c in COMPARE.values()) for _ in models),
+    ]
     for r in rows:
         if r.get("State") in ("Queued", "Running"):
             continue  # their metrics are the workspace's

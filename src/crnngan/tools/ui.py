@@ -40,9 +40,22 @@ def free_port() -> int:
 
 def command(store: Path, port: int) -> list[str]:
     """The ``mlflow ui`` command line over ``store`` (``mlflow.db`` and ``artifacts/``)."""
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", store_uri(store),
-            "--default-artifact-root", str(store.resolve() / "artifacts"), "--host", HOST, "--port", str(port),
-            "--workers", "1"]
+    return [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        store_uri(store),
+        "--default-artifact-root",
+        str(store.resolve() / "artifacts"),
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
 
 
 def environment() -> dict[str, str]:
@@ -93,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"MLflow UI did not come up on {url}", file=sys.stderr)
             process.terminate()
             return 1
-        print(f"MLflow UI ready: {address(url, args.store, load_params(args.params).mlflow.experiment)}  (Ctrl-C stops it)", flush=True)
+        shown = address(url, args.store, load_params(args.params).mlflow.experiment)
+        print(f"MLflow UI ready: {shown}  (Ctrl-C stops it)", flush=True)
         return process.wait()
     except KeyboardInterrupt:
         process.terminate()

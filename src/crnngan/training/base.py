@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
 import torch
@@ -22,6 +23,7 @@ from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
 from crnngan.models.losses import hypotheses_loss
 from crnngan.models.networks import DEFAULT_PITCH, Generator, PitchScale
+from crnngan.training.rng import RNG_KEYS, restore_rng_states, rng_states
 
 Metrics = dict[str, Tensor]
 
@@ -60,9 +62,16 @@ class GeneratorModule(pl.LightningModule):
         data's Normalizer), for the networks' pitch classes (``pitch_classes``)."""
         super().__init__()
         # Plain values only, so the checkpoint stays loadable with weights_only=True.
-        self.save_hyperparameters({"model": dataclasses.asdict(model), "num_features": num_features,
-                                   "segment_length": segment_length, "fixed_samples": fixed_samples,
-                                   "fixed_seed": fixed_seed, "pitch": pitch})
+        self.save_hyperparameters(
+            {
+                "model": dataclasses.asdict(model),
+                "num_features": num_features,
+                "segment_length": segment_length,
+                "fixed_samples": fixed_samples,
+                "fixed_seed": fixed_seed,
+                "pitch": pitch,
+            }
+        )
         self.automatic_optimization = False
         self.cfg = model
         expected = feature_width(self.cfg.tones_per_step)
@@ -75,15 +84,24 @@ class GeneratorModule(pl.LightningModule):
             raise ValueError(f"model.optimizer: expected 'sgd' or 'adam', got {self.cfg.optimizer!r}")
         self.num_features = num_features
         # Checkpoints store hyperparameters as YAML, which turns the tuple into a list.
-        self.pitch: PitchScale | None = (str(pitch[0]), float(pitch[1]), float(pitch[2])) if self.cfg.pitch_classes else None
+        self.pitch: PitchScale | None = (
+            (str(pitch[0]), float(pitch[1]), float(pitch[2])) if self.cfg.pitch_classes else None
+        )
         self.generator = Generator(
-            num_features, hidden=self.cfg.hidden_g, layers=self.cfg.layers_g, noise_dim=self.cfg.noise_dim,
-            dropout=self.cfg.dropout, tones_per_step=self.cfg.tones_per_step, hypotheses=self.cfg.hypotheses,
+            num_features,
+            hidden=self.cfg.hidden_g,
+            layers=self.cfg.layers_g,
+            noise_dim=self.cfg.noise_dim,
+            dropout=self.cfg.dropout,
+            tones_per_step=self.cfg.tones_per_step,
+            hypotheses=self.cfg.hypotheses,
             pitch=self.pitch,
         )
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
-            fixed_samples, segment_length, self.cfg.noise_dim,
+            fixed_samples,
+            segment_length,
+            self.cfg.noise_dim,
             generator=torch.Generator().manual_seed(fixed_seed),
         )
         self.register_buffer("fixed_noise", fixed)  # (fixed_samples, segment_length, Z)
@@ -100,9 +118,7 @@ class GeneratorModule(pl.LightningModule):
     # ----- sampling -------------------------------------------------------------------------
     def _noise(self, n: int, length: int, generator: torch.Generator | None = None) -> Tensor:
         """z ~ U[0, 1]^(n, length, Z) on the module's device."""
-        return torch.rand(
-            n, length, self.cfg.noise_dim, device=self.device, dtype=self.dtype, generator=generator
-        )
+        return torch.rand(n, length, self.cfg.noise_dim, device=self.device, dtype=self.dtype, generator=generator)
 
     @torch.no_grad()
     def _free_run(self, z: Tensor, dropout_seed: int) -> Tensor:
@@ -197,7 +213,7 @@ class GeneratorModule(pl.LightningModule):
     def _next_event_loss(self, x: Tensor, length: int) -> Tensor:
         """Teacher-forced next-event loss on a random window of ``length`` steps of x (B, T, F)."""
         start = int(torch.randint(0, x.shape[1] - length + 1, ()))
-        window = x[:, start:start + length]  # (B, L, F)
+        window = x[:, start : start + length]  # (B, L, F)
         return self._teacher_forced_loss(self._noise(x.shape[0], length), window)
 
     def _curriculum_length(self, steps: int) -> int:
@@ -209,19 +225,23 @@ class GeneratorModule(pl.LightningModule):
         metrics = self._update(opt, lambda: {key: self._next_event_loss(x, length)}, key, batch_idx)
         return {**metrics, "seq_len": float(length)}
 
-    def _log_losses(
-        self, metrics: dict[str, Tensor | float], batch_size: int, prog_bar: tuple[str, ...] = ()
-    ) -> None:
+    def _log_losses(self, metrics: dict[str, Tensor | float], batch_size: int, prog_bar: tuple[str, ...] = ()) -> None:
         # Under DDP an epoch's value is the mean over every process's batches (one reduction
         # per metric at the epoch's end), not rank 0's alone.
         sync = self._world_size() > 1
         for name, value in metrics.items():
-            self.log(name, value, on_step=False, on_epoch=True, prog_bar=name in prog_bar,
-                     batch_size=batch_size, sync_dist=sync)
+            self.log(
+                name,
+                value,
+                on_step=False,
+                on_epoch=True,
+                prog_bar=name in prog_bar,
+                batch_size=batch_size,
+                sync_dist=sync,
+            )
         # Logged as "step", the epoch becomes the step of every per-epoch metric in the logger
         # (Lightning pops it): losses, validation and the Figure-3 statistics share one axis.
-        self.log("step", float(self.current_epoch), on_step=False, on_epoch=True, batch_size=batch_size,
-                 sync_dist=sync)
+        self.log("step", float(self.current_epoch), on_step=False, on_epoch=True, batch_size=batch_size, sync_dist=sync)
 
     # ----- per-epoch bookkeeping ------------------------------------------------------------
     def _begin_step(self, batch: Any) -> Tensor:
@@ -260,40 +280,14 @@ class GeneratorModule(pl.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lets crnngan.training.fit.load_module pick the class without guessing.
         checkpoint["crnngan_module"] = type(self).__name__
-        # Noise, dropout and pretraining windows draw from torch's global RNG; a resumed run
-        # continues its stream, so it trains exactly as one that never stopped. Under DDP each
-        # process has its own stream: all of them are kept, in rank order (this hook runs on
-        # every process; only rank 0 writes the file).
-        checkpoint["torch_rng"] = torch.get_rng_state()
-        if self.device.type == "cuda":
-            checkpoint["cuda_rng"] = torch.cuda.get_rng_state_all()
-        if self._world_size() > 1:
-            gather = self.trainer.strategy.all_gather
-            checkpoint["torch_rng_ranks"] = gather(torch.get_rng_state().to(self.device)).cpu()  # (world, N)
-            if self.device.type == "cuda":
-                checkpoint["cuda_rng_ranks"] = gather(torch.cuda.get_rng_state(self.device).to(self.device)).cpu()
+        # This hook runs on every process (only rank 0 writes the file): all ranks' streams are gathered.
+        gather = self.trainer.strategy.all_gather if self._world_size() > 1 else None
+        checkpoint.update(rng_states(self.device, gather))
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Applied when training starts: after Lightning's sanity-check validation.
-        self._resume_rng = {k: checkpoint[k] for k in ("torch_rng", "cuda_rng", "torch_rng_ranks", "cuda_rng_ranks")
-                            if k in checkpoint}
+        self._resume_rng = {k: checkpoint[k] for k in RNG_KEYS if k in checkpoint}
 
     def on_train_start(self) -> None:
-        rng, world, rank = self._resume_rng, self._world_size(), self.global_rank
+        restore_rng_states(self._resume_rng, self._world_size(), self.global_rank, self.device)
         self._resume_rng = {}
-        ranks = rng.get("torch_rng_ranks")
-        if ranks is not None and len(ranks) == world:  # a DDP run resumed on as many processes
-            # A copy, not the row view: set_rng_state crashed (segfault) on the view.
-            torch.set_rng_state(ranks[rank].clone())
-            if "cuda_rng_ranks" in rng and self.device.type == "cuda":
-                torch.cuda.set_rng_state(rng["cuda_rng_ranks"][rank].clone(), self.device)
-            return
-        if "torch_rng" in rng:
-            torch.set_rng_state(rng["torch_rng"].cpu())
-        if "cuda_rng" in rng and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all([state.cpu() for state in rng["cuda_rng"]])
-        if world > 1:
-            # Every process was seeded alike (and, resumed from another layout, given one
-            # stream): each draws its own noise, dropout and windows from here on.
-            torch.manual_seed(torch.initial_seed() + rank)
-

@@ -10,15 +10,28 @@ from pathlib import Path
 import numpy as np
 import pytorch_lightning as pl
 
+from crnngan.data.representation import Normalizer, events_to_notes
 from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.render import save_piano_roll, write_wav
-from crnngan.data.representation import Normalizer, events_to_notes
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.training.sampling import decode, write_midi_files
 
 # What training logs about itself, next to the Figure-3 statistics.
-LOSSES = ("d_loss", "g_loss", "g_loss_adv", "fm_loss", "mle_loss", "pretrain_loss", "freeze_d", "freeze_g",
-          "d_acc_real", "d_acc_fake", "val_loss", "val_d_loss", "val_pretrain_loss")
+LOSSES = (
+    "d_loss",
+    "g_loss",
+    "g_loss_adv",
+    "fm_loss",
+    "mle_loss",
+    "pretrain_loss",
+    "freeze_d",
+    "freeze_g",
+    "d_acc_real",
+    "d_acc_fake",
+    "val_loss",
+    "val_d_loss",
+    "val_pretrain_loss",
+)
 
 
 class EpochStats(pl.Callback):
@@ -30,8 +43,15 @@ class EpochStats(pl.Callback):
     be seen and heard in the UI (:func:`write_fixed_samples`).
     """
 
-    def __init__(self, normalizer: Normalizer, tones_per_step: int, csv_path: str | Path,
-                 every: int = 1, artifacts_every: int = 5, tolerance: float = 0.0) -> None:
+    def __init__(
+        self,
+        normalizer: Normalizer,
+        tones_per_step: int,
+        csv_path: str | Path,
+        every: int = 1,
+        artifacts_every: int = 5,
+        tolerance: float = 0.0,
+    ) -> None:
         self.normalizer = normalizer
         self.k = tones_per_step
         self.csv_path = Path(csv_path)
@@ -46,20 +66,22 @@ class EpochStats(pl.Callback):
             return
         songs = decode(pl_module.generate_fixed().float().cpu().numpy(), self.normalizer, self.k)
         table = song_table(songs, tolerance=self.tolerance)
-        stats = {name: float(np.nanmean(v)) if np.any(np.isfinite(v)) else math.nan
-                 for name, v in table.items()}
+        stats = {name: float(np.nanmean(v)) if np.any(np.isfinite(v)) else math.nan for name, v in table.items()}
         self._write_row(epoch, stats, trainer)
         if trainer.logger is not None:
-            trainer.logger.log_metrics({f"stats/{k}": v for k, v in stats.items()
-                                        if math.isfinite(v)}, step=epoch)
+            trainer.logger.log_metrics({f"stats/{k}": v for k, v in stats.items() if math.isfinite(v)}, step=epoch)
             if self.artifacts_every and ((epoch + 1) % self.artifacts_every == 0 or last):
                 self._log_artifacts(trainer, songs, epoch)
 
     def _write_row(self, epoch: int, stats: dict[str, float], trainer: pl.Trainer) -> None:
         """Append this epoch, dropping rows of this or later epochs left by an interrupted run."""
         losses = {k: float(trainer.callback_metrics[k]) for k in LOSSES if k in trainer.callback_metrics}
-        row = {"epoch": epoch, **{k: stats[k] for k in FIGURE3}, **losses,
-               **{k: v for k, v in stats.items() if k not in FIGURE3}}
+        row = {
+            "epoch": epoch,
+            **{k: stats[k] for k in FIGURE3},
+            **losses,
+            **{k: v for k, v in stats.items() if k not in FIGURE3},
+        }
         rows = []
         if self.csv_path.exists():
             with open(self.csv_path, newline="") as fh:
@@ -90,5 +112,8 @@ def write_fixed_samples(out: Path, songs: list[np.ndarray], epoch: int) -> None:
             write_wav(out / f"fixed_{i:03d}.wav", onsets, lengths, np.rint(pitches), velocities)
         else:
             (out / f"fixed_{i:03d}.txt").write_text(f"epoch {epoch}, fixed noise {i}: no notes, nothing to play\n")
-    save_piano_roll(out / "piano_roll.png", [(o, l, np.rint(p), v) for o, l, p, v in notes],
-                    titles=[f"epoch {epoch}, fixed noise {i}" for i in range(len(notes))])
+    save_piano_roll(
+        out / "piano_roll.png",
+        [(o, l, np.rint(p), v) for o, l, p, v in notes],
+        titles=[f"epoch {epoch}, fixed noise {i}" for i in range(len(notes))],
+    )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch
@@ -21,16 +22,17 @@ from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.strategies import DDPStrategy
 
-from crnngan.models.acceleration import accelerate, check_precision
 from crnngan.config import Params, TrainConfig, build_model
-from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.data.datamodule import SegmentDataModule
+from crnngan.models.acceleration import accelerate, check_precision
+from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.training.baseline import BaselineModule
 from crnngan.training.gan import GANModule
 from crnngan.training.kinds import MODULES, create_module, total_epochs
 from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
+
 
 def strategy(name: str) -> str | DDPStrategy:
     """Lightning's strategy for ``train.strategy``.
@@ -85,22 +87,32 @@ def build_trainer(
     )
 
 
-def prepare(params: Params, model_name: str, data_dir: str | Path, out_dir: str | Path,
-            logger: Logger | None = None, callbacks: Iterable[Callback] = ()
-            ) -> tuple[SegmentDataModule, GANModule | BaselineModule, pl.Trainer]:
+def prepare(
+    params: Params,
+    model_name: str,
+    data_dir: str | Path,
+    out_dir: str | Path,
+    logger: Logger | None = None,
+    callbacks: Iterable[Callback] = (),
+) -> tuple[SegmentDataModule, GANModule | BaselineModule, pl.Trainer]:
     """DataModule, freshly seeded module and Trainer for ``params.models[model_name]``.
 
     Raises ConfigError (naming ``train.precision``) when the precision cannot run on the
     Trainer's device, e.g. bf16-mixed on a CPU without AVX-512."""
     cfg = params.models[model_name]
-    dm = SegmentDataModule(data_dir, cfg.tones_per_step, cfg.batch_size,
-                           params.train.num_workers, params.seed)
-    trainer = build_trainer(params.train, total_epochs(cfg), out_dir, logger, callbacks, seed=params.seed,
-                            pretrain_epochs=cfg.pretrain_epochs if cfg.kind == "gan" else 0)
+    dm = SegmentDataModule(data_dir, cfg.tones_per_step, cfg.batch_size, params.train.num_workers, params.seed)
+    trainer = build_trainer(
+        params.train,
+        total_epochs(cfg),
+        out_dir,
+        logger,
+        callbacks,
+        seed=params.seed,
+        pretrain_epochs=cfg.pretrain_epochs if cfg.kind == "gan" else 0,
+    )
     device_type = trainer.strategy.root_device.type
     check_precision(params.train.precision, device_type)  # before any training, naming the key
-    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples,
-                           dm.pitch_scale)
+    module = create_module(cfg, dm.num_features, dm.segment_length, params.train.fixed_noise_samples, dm.pitch_scale)
     log.info("%s: %s", model_name, describe(module))
     accelerate(module.generator, params.train.compile, params.train.cuda_graphs, device_type)
     return dm, module, trainer
@@ -115,8 +127,9 @@ def fit(
     """Train ``module``, checkpointing every epoch into ``ckpt_dir``; resume if possible.
 
     ``ckpt_dir/last.ckpt`` is rewritten every epoch and ``best.ckpt`` keeps the epoch with the
-    lowest ``module.monitor`` (a module without one, the GAN, has no best.ckpt). When ``last.ckpt`` already exists the run continues from it
-    (weights, optimiser state, epoch and step counters), so an interrupted run is not restarted
+    lowest ``module.monitor`` (a module without one, the GAN, has no best.ckpt). When
+    ``last.ckpt`` already exists the run continues from it (weights, optimiser state, epoch
+    and step counters), so an interrupted run is not restarted
     and a finished one returns at once. A ``last.ckpt`` of other settings (anything but
     ``model.epochs``, which may grow to extend a run) is refused with a ValueError.
     Returns the callback of ``best.ckpt`` (of ``last.ckpt`` without a monitor).
@@ -130,13 +143,21 @@ def fit(
         _check_resumable(last, module)
     # Two callbacks: since Lightning 2.6 `save_last` only writes when the monitored metric
     # improved, which would freeze last.ckpt once a GAN's validation loss stops falling.
-    latest = ModelCheckpoint(dirpath=ckpt_dir, filename=last.stem, monitor=None, save_top_k=1,
-                             every_n_epochs=1, enable_version_counter=False)
+    latest = ModelCheckpoint(
+        dirpath=ckpt_dir, filename=last.stem, monitor=None, save_top_k=1, every_n_epochs=1, enable_version_counter=False
+    )
     trainer.callbacks.append(latest)
     best = latest
     if module.monitor is not None:
-        best = ModelCheckpoint(dirpath=ckpt_dir, filename=Path(BEST_CHECKPOINT).stem, monitor=module.monitor, mode="min",
-                               save_top_k=1, every_n_epochs=1, enable_version_counter=False)
+        best = ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename=Path(BEST_CHECKPOINT).stem,
+            monitor=module.monitor,
+            mode="min",
+            save_top_k=1,
+            every_n_epochs=1,
+            enable_version_counter=False,
+        )
         # Appended after construction because the monitored loss depends on the module.
         trainer.callbacks.append(best)
     trainer.fit(module, datamodule=datamodule, ckpt_path=last if resume else None, weights_only=True)

@@ -18,7 +18,10 @@ def total_epochs(cfg: ModelConfig) -> int:
 
 
 def create_module(
-    cfg: ModelConfig, num_features: int, segment_length: int, fixed_samples: int = 8,
+    cfg: ModelConfig,
+    num_features: int,
+    segment_length: int,
+    fixed_samples: int = 8,
     pitch: PitchScale = DEFAULT_PITCH,
 ) -> GANModule | BaselineModule:
     """The LightningModule for ``cfg.kind``, holding ``cfg`` itself; ``pitch``: the data's

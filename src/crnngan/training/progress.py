@@ -19,8 +19,18 @@ import pytorch_lightning as pl
 log = logging.getLogger("train")
 
 # Shown per epoch when logged, in this order (the losses of whichever phase is running).
-SHOWN = ("pretrain_loss", "train_loss", "d_loss", "g_loss", "fm_loss", "mle_loss", "d_acc_real", "d_acc_fake",
-         "val_loss", "val_pretrain_loss")
+SHOWN = (
+    "pretrain_loss",
+    "train_loss",
+    "d_loss",
+    "g_loss",
+    "fm_loss",
+    "mle_loss",
+    "d_acc_real",
+    "d_acc_fake",
+    "val_loss",
+    "val_pretrain_loss",
+)
 
 # Lightning's info messages that every training stage would print again, saying nothing
 # about this run: a sales tip, and a notice that limit_train_batches=1.0 means all batches.
@@ -55,13 +65,23 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
 
 
-def epoch_line(epoch: int, epochs: int, phase: str, metrics: dict[str, float], seconds: float,
-               sequences_per_s: float | None, eta: str) -> str:
+def epoch_line(
+    epoch: int,
+    epochs: int,
+    phase: str,
+    metrics: dict[str, float],
+    seconds: float,
+    sequences_per_s: float | None,
+    eta: str,
+) -> str:
     """``epoch 3/50 pretrain | pretrain_loss 0.512 val_pretrain_loss 0.498 | 310 seq/s | 4s/epoch | ETA 3m12s``."""
     shown = " ".join(f"{k} {metrics[k]:.3g}" for k in SHOWN if k in metrics)
     speed = f" | {sequences_per_s:,.0f} seq/s" if sequences_per_s else ""
-    return (f"epoch {epoch + 1}/{epochs} {phase}" + (f" | {shown}" if shown else "")
-            + f"{speed} | {seconds:.0f}s/epoch | {eta}")
+    return (
+        f"epoch {epoch + 1}/{epochs} {phase}"
+        + (f" | {shown}" if shown else "")
+        + f"{speed} | {seconds:.0f}s/epoch | {eta}"
+    )
 
 
 class EpochLine(pl.Callback):
@@ -77,8 +97,9 @@ class EpochLine(pl.Callback):
         self._start = time.perf_counter()
         self._sequences = 0
 
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
         # Counted here: the module logs its own throughput after the callbacks' epoch end.
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         self._sequences += int(x.shape[0])
@@ -100,8 +121,9 @@ class EpochLine(pl.Callback):
         # Lightning keeps every metric's last value: the other phase's losses would linger.
         stale = ("pretrain_loss",) if phase == "adversarial" else ()
         shown = {k: v for k, v in metrics.items() if k not in stale}
-        log.info(epoch_line(epoch, trainer.max_epochs, phase, shown, seconds, self._sequences / max(seconds, 1e-9),
-                            eta))
+        log.info(
+            epoch_line(epoch, trainer.max_epochs, phase, shown, seconds, self._sequences / max(seconds, 1e-9), eta)
+        )
 
 
 def progress_callbacks(pretrain_epochs: int, stream: TextIO | None = None) -> tuple[bool, list[pl.Callback]]:
@@ -113,6 +135,5 @@ def progress_callbacks(pretrain_epochs: int, stream: TextIO | None = None) -> tu
 
 def describe(module: Any) -> str:
     """One line instead of Lightning's model-summary table: parameters per network."""
-    parts = [f"{name} {sum(p.numel() for p in child.parameters()):,}"
-             for name, child in module.named_children()]
+    parts = [f"{name} {sum(p.numel() for p in child.parameters()):,}" for name, child in module.named_children()]
     return "parameters: " + ", ".join(parts)

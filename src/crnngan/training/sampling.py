@@ -7,17 +7,17 @@ song is decoded the same way everywhere (and measured the same way, by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from crnngan.data.midi_io import write_notes
+from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 from crnngan.data.songs import save_songs
 from crnngan.paths import SampleDir, midi_file
-from crnngan.data.representation import Normalizer, events_to_notes, steps_to_events
 
 
 def decode(features: np.ndarray, normalizer: Normalizer, tones_per_step: int) -> list[np.ndarray]:
@@ -27,8 +27,15 @@ def decode(features: np.ndarray, normalizer: Normalizer, tones_per_step: int) ->
 
 
 @torch.no_grad()
-def generate_events(module: torch.nn.Module, normalizer: Normalizer, count: int, length: int,
-                    seed: int, batch_size: int = 64, progress: bool = True) -> list[np.ndarray]:
+def generate_events(
+    module: torch.nn.Module,
+    normalizer: Normalizer,
+    count: int,
+    length: int,
+    seed: int,
+    batch_size: int = 64,
+    progress: bool = True,
+) -> list[np.ndarray]:
     """Sample ``count`` songs of ``length`` steps, decoded to events.
 
     Batch ``i`` uses seed ``seed + i``, so a given (seed, batch_size) always gives the same songs.
@@ -54,8 +61,9 @@ def write_midi_files(out_dir: Path, songs: Sequence[np.ndarray], prefix: str = "
     return paths
 
 
-def sample_to_dir(checkpoint: Path, normalizer_path: Path, out_dir: Path, count: int, length: int,
-                  seed: int, device: str = "auto") -> list[np.ndarray]:
+def sample_to_dir(
+    checkpoint: Path, normalizer_path: Path, out_dir: Path, count: int, length: int, seed: int, device: str = "auto"
+) -> list[np.ndarray]:
     """Load a checkpoint, generate ``count`` songs, write MIDI files + ``songs.npz`` to ``out_dir``."""
     from crnngan.training.fit import load_module
 

@@ -22,12 +22,12 @@ from pytorch_lightning.utilities import rank_zero_only
 import crnngan
 from crnngan import tracking
 from crnngan.config import Params
-from crnngan.model_config import ModelConfig
 from crnngan.data.representation import Normalizer
+from crnngan.model_config import ModelConfig
 from crnngan.paths import DataDir, ModelDir
+from crnngan.training.base import NonFiniteLossError
 from crnngan.training.callbacks import EpochStats
 from crnngan.training.fit import completed, fit, open_run_dir, prepare, save_run_state
-from crnngan.training.base import NonFiniteLossError
 from crnngan.training.kinds import total_epochs
 
 log = logging.getLogger("train")
@@ -48,10 +48,15 @@ def fingerprint(settings: dict, data_file: Path, scripts: Iterable[Path] = ()) -
 
 def describe_run(model: str, cfg: ModelConfig, seed: int) -> str:
     """The run's description in the MLflow UI: what was trained, in one line."""
-    phases = (f"{cfg.pretrain_epochs} pretraining + {cfg.epochs} adversarial epochs" if cfg.kind == "gan"
-              else f"{cfg.epochs} epochs of next-event regression")
-    return (f"{model}: {cfg.tones_per_step} tone(s) per step, {phases}, G {cfg.layers_g}x{cfg.hidden_g} "
-            f"with {cfg.hypotheses} candidate(s) per step, seed {seed}")
+    phases = (
+        f"{cfg.pretrain_epochs} pretraining + {cfg.epochs} adversarial epochs"
+        if cfg.kind == "gan"
+        else f"{cfg.epochs} epochs of next-event regression"
+    )
+    return (
+        f"{model}: {cfg.tones_per_step} tone(s) per step, {phases}, G {cfg.layers_g}x{cfg.hidden_g} "
+        f"with {cfg.hypotheses} candidate(s) per step, seed {seed}"
+    )
 
 
 def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scripts: Iterable[Path] = ()) -> int:
@@ -77,25 +82,46 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
     normalizer = Normalizer.load(DataDir(data_dir).normalizer)
     started = time.time()
     try:
-        with tracking.parent_run(params.mlflow.experiment), mlflow.start_run(
-                run_id=state.get("run_id"), run_name=None if "run_id" in state else model,
-                nested=True, tags=tracking.run_tags(model=model, stage="train")) as run:
+        with (
+            tracking.parent_run(params.mlflow.experiment),
+            mlflow.start_run(
+                run_id=state.get("run_id"),
+                run_name=None if "run_id" in state else model,
+                nested=True,
+                tags=tracking.run_tags(model=model, stage="train"),
+            ) as run,
+        ):
             state["run_id"] = run.info.run_id
             save_run_state(out_dir, state)
             mlflow.set_tag("mlflow.note.content", describe_run(model, cfg, params.seed))
-            mlflow.log_params({"model_name": model, "seed": params.seed,
-                               **{f"model.{k}": v for k, v in settings["model"].items()},
-                               **{f"train.{k}": v for k, v in settings["train"].items()},
-                               **{f"data.{k}": v for k, v in dataclasses.asdict(normalizer).items()}})
-            stats = EpochStats(normalizer, cfg.tones_per_step, out.epoch_stats,
-                               params.train.log_every_n_epochs, params.train.artifacts_every_n_epochs)
-            dm, module, trainer = prepare(params, model, data_dir, out_dir,
-                                          tracking.make_logger(run.info.run_id), [stats])
+            mlflow.log_params(
+                {
+                    "model_name": model,
+                    "seed": params.seed,
+                    **{f"model.{k}": v for k, v in settings["model"].items()},
+                    **{f"train.{k}": v for k, v in settings["train"].items()},
+                    **{f"data.{k}": v for k, v in dataclasses.asdict(normalizer).items()},
+                }
+            )
+            stats = EpochStats(
+                normalizer,
+                cfg.tones_per_step,
+                out.epoch_stats,
+                params.train.log_every_n_epochs,
+                params.train.artifacts_every_n_epochs,
+            )
+            dm, module, trainer = prepare(
+                params, model, data_dir, out_dir, tracking.make_logger(run.info.run_id), [stats]
+            )
             fit(module, dm, trainer, out.checkpoints)
             if not completed(trainer):
                 mlflow.end_run("KILLED")
-                log.error("interrupted after %d of %d epochs; run again to resume from %s",
-                          trainer.current_epoch, trainer.max_epochs, out.last_checkpoint)
+                log.error(
+                    "interrupted after %d of %d epochs; run again to resume from %s",
+                    trainer.current_epoch,
+                    trainer.max_epochs,
+                    out.last_checkpoint,
+                )
                 return 130
             tracking.log_checkpoint(out.last_checkpoint, run.info.run_id)
             mlflow.set_tag("device", str(trainer.strategy.root_device))
@@ -103,8 +129,12 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
     except NonFiniteLossError as exc:
         log.error("training stopped: %s (MLflow run marked FAILED)", exc)
         return 1
-    summary = {"model": model, "epochs": total_epochs(cfg), "wall_seconds": time.time() - started,
-               **{k: float(v) for k, v in trainer.callback_metrics.items()}}
+    summary = {
+        "model": model,
+        "epochs": total_epochs(cfg),
+        "wall_seconds": time.time() - started,
+        **{k: float(v) for k, v in trainer.callback_metrics.items()},
+    }
     out.summary.write_text(json.dumps(summary, indent=2) + "\n")
     log.info("%s trained: %s", model, out.last_checkpoint)
     return 0

@@ -45,7 +45,7 @@ def apply_best(best_yaml: str | Path, params_yaml: str | Path) -> dict[str, Any]
     models = best.get("models") if isinstance(best, dict) else None
     if not isinstance(models, dict) or len(models) != 1 or not isinstance(next(iter(models.values())), dict):
         raise ConfigError(f"{best_yaml}: expected exactly 'models: {{<model>: {{key: value, ...}}}}'")
-    (model, values), = models.items()
+    ((model, values),) = models.items()
     path = Path(params_yaml)
     text = set_values(path.read_text(), ("models", model), values)
     cfg = parse_params(yaml.safe_load(text)).models[model]

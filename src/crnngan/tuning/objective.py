@@ -65,9 +65,17 @@ CAP = 10.0  # real standard deviations: the worst distance one statistic can add
 class Closeness:
     """Closeness of generated songs to real validation music (see the module docstring)."""
 
-    def __init__(self, val_songs: list[np.ndarray], normalizer: Normalizer, tones_per_step: int,
-                 count: int, windows: int, seed: int, tolerance: float = 0.0,
-                 legacy: bool | str = False) -> None:
+    def __init__(
+        self,
+        val_songs: list[np.ndarray],
+        normalizer: Normalizer,
+        tones_per_step: int,
+        count: int,
+        windows: int,
+        seed: int,
+        tolerance: float = 0.0,
+        legacy: bool | str = False,
+    ) -> None:
         if not val_songs:
             raise ValueError("closeness needs validation songs, but the validation split is empty")
         self.val_songs, self.normalizer, self.k = val_songs, normalizer, tones_per_step
@@ -79,19 +87,30 @@ class Closeness:
     @classmethod
     def from_data(cls, data_dir: str | Path, params: Params, cfg: TuneConfig) -> Closeness:
         data_dir = Path(data_dir)
-        return cls(SongSet.load(data_dir / "songs.npz").songs(1),  # 1 = the validation split
-                   Normalizer.load(data_dir / "normalizer.json"), params.models[cfg.model].tones_per_step,
-                   cfg.closeness_songs, cfg.real_windows, cfg.seed,
-                   params.evaluate.polyphony_tolerance, params.evaluate.legacy)
+        return cls(
+            SongSet.load(data_dir / "songs.npz").songs(1),  # 1 = the validation split
+            Normalizer.load(data_dir / "normalizer.json"),
+            params.models[cfg.model].tones_per_step,
+            cfg.closeness_songs,
+            cfg.real_windows,
+            cfg.seed,
+            params.evaluate.polyphony_tolerance,
+            params.evaluate.legacy,
+        )
 
     def _real_stats(self, steps: int) -> tuple[dict[str, tuple[float, float]], float]:
         if steps not in self._real:
             longest = max(len(events_to_steps(s, self.k)) for s in self.val_songs)
             windows = step_windows(self.val_songs, self.k, min(steps, longest), self.windows, self.seed)
             table = song_table(windows, **self.table_kwargs)
-            self._real[steps] = ({s: (float(np.nanmean(table[s])), float(np.nanstd(table[s], ddof=1)))
-                                  for s in FIGURE3 if np.isfinite(table[s]).sum() > 1},
-                                 short_song_threshold(windows))
+            self._real[steps] = (
+                {
+                    s: (float(np.nanmean(table[s])), float(np.nanstd(table[s], ddof=1)))
+                    for s in FIGURE3
+                    if np.isfinite(table[s]).sum() > 1
+                },
+                short_song_threshold(windows),
+            )
         return self._real[steps]
 
     def score(self, songs: list[np.ndarray], steps: int) -> float:
@@ -121,8 +140,9 @@ class TrialReporter(pl.Callback):
     Pruning raises :class:`optuna.TrialPruned`, which ends ``trainer.fit``.
     """
 
-    def __init__(self, trial: optuna.Trial, name: str,
-                 measure: Callable[[pl.Trainer, pl.LightningModule], float], prune: bool) -> None:
+    def __init__(
+        self, trial: optuna.Trial, name: str, measure: Callable[[pl.Trainer, pl.LightningModule], float], prune: bool
+    ) -> None:
         self.trial, self.name, self.measure, self.prune = trial, name, measure, prune
         self.last = math.nan
 
@@ -166,10 +186,15 @@ class Job:
 @contextmanager
 def _trial_run(job: Job, trial: optuna.Trial, values: Mapping[str, Any]) -> Iterator[mlflow.ActiveRun]:
     """The trial's one nested MLflow run, ended with the trial's state (tag and status)."""
-    tags = {**tracking.run_tags(model=job.cfg.model, stage="tune"), STUDY_TAG: job.cfg.study_name,
-            TRIAL_TAG: str(trial.number), ROLE_TAG: "trial"}
-    run = mlflow.start_run(run_name=f"trial-{trial.number}", experiment_id=job.experiment_id,
-                           parent_run_id=job.parent_run_id, tags=tags)
+    tags = {
+        **tracking.run_tags(model=job.cfg.model, stage="tune"),
+        STUDY_TAG: job.cfg.study_name,
+        TRIAL_TAG: str(trial.number),
+        ROLE_TAG: "trial",
+    }
+    run = mlflow.start_run(
+        run_name=f"trial-{trial.number}", experiment_id=job.experiment_id, parent_run_id=job.parent_run_id, tags=tags
+    )
     trial.set_user_attr("mlflow_run_id", run.info.run_id)
     budget = total_epochs(trial_params(job.params, job.cfg, values).models[job.cfg.model])
     mlflow.log_params({**values, "tune.epochs": budget})
@@ -201,15 +226,16 @@ def objective(trial: optuna.Trial, job: Job, closeness: Closeness | None) -> flo
     values = suggest(trial, job.cfg.space)
     try:
         with _trial_run(job, trial, values) as run, tempfile.TemporaryDirectory(prefix="trial-") as tmp:
-            reporter = TrialReporter(trial, job.cfg.objective, _measure(job.cfg.objective, closeness),
-                                     job.cfg.prunes)
+            reporter = TrialReporter(trial, job.cfg.objective, _measure(job.cfg.objective, closeness), job.cfg.prunes)
             logger = tracking.make_logger(run.info.run_id)
-            dm, module, trainer = prepare(trial_params(job.params, job.cfg, values), job.cfg.model,
-                                          job.data_dir, tmp, logger, [reporter])
+            dm, module, trainer = prepare(
+                trial_params(job.params, job.cfg, values), job.cfg.model, job.data_dir, tmp, logger, [reporter]
+            )
             # The study's tqdm bar is the progress display; every trial's batch bars and model
             # summary would bury it.
-            trainer.callbacks[:] = [c for c in trainer.callbacks if not isinstance(
-                c, (pl.callbacks.ProgressBar, pl.callbacks.ModelSummary))]
+            trainer.callbacks[:] = [
+                c for c in trainer.callbacks if not isinstance(c, (pl.callbacks.ProgressBar, pl.callbacks.ModelSummary))
+            ]
             started = time.perf_counter()
             fit(module, dm, trainer, ModelDir(Path(tmp)).checkpoints)
             result = {job.cfg.objective: reporter.last, "train_time_s": time.perf_counter() - started}

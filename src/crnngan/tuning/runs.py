@@ -49,8 +49,14 @@ def sync_trial_runs(study: optuna.Study, client: MlflowClient, experiment_id: st
         run = runs.get(trial.number)
         if run is None:
             reason = trial.user_attrs.get("fail_reason", "its worker died before logging the trial")
-            tags = {STUDY_TAG: study.study_name, TRIAL_TAG: str(trial.number), ROLE_TAG: "trial",
-                    STATE_TAG: trial.state.name, "optuna.fail_reason": reason, "mlflow.parentRunId": parent_run_id}
+            tags = {
+                STUDY_TAG: study.study_name,
+                TRIAL_TAG: str(trial.number),
+                ROLE_TAG: "trial",
+                STATE_TAG: trial.state.name,
+                "optuna.fail_reason": reason,
+                "mlflow.parentRunId": parent_run_id,
+            }
             mine = client.create_run(experiment_id, run_name=f"trial-{trial.number}", tags=tags).info.run_id
             client.set_terminated(mine, RUN_STATUS[trial.state])
             twins = runs_of(f" and tags.`{TRIAL_TAG}` = '{trial.number}'")

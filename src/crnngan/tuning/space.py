@@ -82,11 +82,17 @@ class TuneConfig:
 
 def trial_params(params: Params, cfg: TuneConfig, values: Mapping[str, Any]) -> Params:
     """``params`` with the trial's ``values`` in ``models.<model>`` and the trial budget, validated."""
-    budget = {k: v for k, v in (("epochs", cfg.epochs), ("pretrain_epochs", cfg.pretrain_epochs))
-              if v >= 0 and hasattr(params.models[cfg.model], k)}  # a baseline has no pretraining
+    budget = {
+        k: v
+        for k, v in (("epochs", cfg.epochs), ("pretrain_epochs", cfg.pretrain_epochs))
+        if v >= 0 and hasattr(params.models[cfg.model], k)
+    }  # a baseline has no pretraining
     model = dataclasses.replace(params.models[cfg.model], **{**values, **budget})
-    train = (dataclasses.replace(params.train, limit_train_batches=cfg.limit_train_batches)
-             if cfg.limit_train_batches > 0 else params.train)
+    train = (
+        dataclasses.replace(params.train, limit_train_batches=cfg.limit_train_batches)
+        if cfg.limit_train_batches > 0
+        else params.train
+    )
     models = {**params.models, cfg.model: model}
     return parse_params(as_dict(dataclasses.replace(params, train=train, models=models)))
 
@@ -96,12 +102,13 @@ def parse_tune(params: Params) -> TuneConfig:
     if not params.tune:
         raise ConfigError("no tune section in the params file (see configs/tune_default.yaml)")
     cfg: TuneConfig = build(TuneConfig, params.tune, "tune")
-    choices = {"tune.sampler": (cfg.sampler, ("tpe", "random")),
-               "tune.pruner.kind": (cfg.pruner.kind, ("median", "none")),
-               "tune.objective": (cfg.objective, PRIMARY),
-               **{f"tune.extra_objectives[{i}]": (o, OBJECTIVES) for i, o in enumerate(cfg.extra_objectives)},
-               **{f"tune.directions[{i}]": (d, ("minimize", "maximize"))
-                  for i, d in enumerate(cfg.directions)}}
+    choices = {
+        "tune.sampler": (cfg.sampler, ("tpe", "random")),
+        "tune.pruner.kind": (cfg.pruner.kind, ("median", "none")),
+        "tune.objective": (cfg.objective, PRIMARY),
+        **{f"tune.extra_objectives[{i}]": (o, OBJECTIVES) for i, o in enumerate(cfg.extra_objectives)},
+        **{f"tune.directions[{i}]": (d, ("minimize", "maximize")) for i, d in enumerate(cfg.directions)},
+    }
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"{key}: expected one of {', '.join(allowed)}, got {value!r}")
@@ -112,16 +119,15 @@ def parse_tune(params: Params) -> TuneConfig:
     if cfg.directions and len(cfg.directions) != len(cfg.objectives):
         raise ConfigError(f"tune.directions: need one per objective {list(cfg.objectives)}")
     if not re.fullmatch(r"[\w.-]+", cfg.study_name):
-        raise ConfigError(f"tune.study_name: letters, digits, '_', '-', '.' only (a file name), "
-                          f"got {cfg.study_name!r}")
+        raise ConfigError(f"tune.study_name: letters, digits, '_', '-', '.' only (a file name), got {cfg.study_name!r}")
     if cfg.storage and "://" not in cfg.storage:
-        raise ConfigError(f"tune.storage: expected '' or an RDB URL such as postgresql://..., "
-                          f"got {cfg.storage!r}")
+        raise ConfigError(f"tune.storage: expected '' or an RDB URL such as postgresql://..., got {cfg.storage!r}")
     if min(cfg.epochs, cfg.pretrain_epochs) < -1:
         raise ConfigError("tune.epochs/pretrain_epochs: -1 (keep the model's) or >= 0")
     if not 0.0 <= cfg.limit_train_batches <= 1.0:
-        raise ConfigError(f"tune.limit_train_batches: a fraction in (0, 1], or 0 to keep, "
-                          f"got {cfg.limit_train_batches}")
+        raise ConfigError(
+            f"tune.limit_train_batches: a fraction in (0, 1], or 0 to keep, got {cfg.limit_train_batches}"
+        )
     for key in ("n_trials", "closeness_songs", "real_windows"):
         if getattr(cfg, key) < (2 if key == "real_windows" else 1):
             raise ConfigError(f"tune.{key}: too small ({getattr(cfg, key)})")
@@ -131,8 +137,9 @@ def parse_tune(params: Params) -> TuneConfig:
     for name, dim in cfg.space.items():
         key = f"tune.space.{name}"
         if name not in fields:
-            raise ConfigError(f"unknown key {key}: not a key of models.{cfg.model} "
-                              f"(allowed: {', '.join(sorted(fields))})")
+            raise ConfigError(
+                f"unknown key {key}: not a key of models.{cfg.model} (allowed: {', '.join(sorted(fields))})"
+            )
         for value in _candidates(dim, key):
             try:
                 trial_params(params, cfg, {name: value})

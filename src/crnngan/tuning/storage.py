@@ -57,18 +57,28 @@ def open_study(cfg: TuneConfig, root: Path, worker: int = 0) -> optuna.Study:
     parallel workers do not draw the same random start-up trials."""
     if cfg.storage:
         storage: optuna.storages.BaseStorage = optuna.storages.RDBStorage(
-            cfg.storage, heartbeat_interval=cfg.heartbeat_s, grace_period=3 * cfg.heartbeat_s)
+            cfg.storage, heartbeat_interval=cfg.heartbeat_s, grace_period=3 * cfg.heartbeat_s
+        )
     else:
         path = Path(storage_location(cfg, root))
         path.parent.mkdir(parents=True, exist_ok=True)
         storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(path)))
     sampler_cls = optuna.samplers.TPESampler if cfg.sampler == "tpe" else optuna.samplers.RandomSampler
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=cfg.pruner.n_startup_trials,
-                                          n_warmup_steps=cfg.pruner.n_warmup_steps)
-              if cfg.prunes else optuna.pruners.NopPruner())
-    return optuna.create_study(storage=storage, study_name=cfg.study_name, pruner=pruner,
-                               sampler=sampler_cls(seed=cfg.seed + worker),
-                               directions=cfg.study_directions, load_if_exists=True)
+    pruner = (
+        optuna.pruners.MedianPruner(
+            n_startup_trials=cfg.pruner.n_startup_trials, n_warmup_steps=cfg.pruner.n_warmup_steps
+        )
+        if cfg.prunes
+        else optuna.pruners.NopPruner()
+    )
+    return optuna.create_study(
+        storage=storage,
+        study_name=cfg.study_name,
+        pruner=pruner,
+        sampler=sampler_cls(seed=cfg.seed + worker),
+        directions=cfg.study_directions,
+        load_if_exists=True,
+    )
 
 
 def counted(study: optuna.Study) -> int:

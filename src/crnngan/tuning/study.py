@@ -57,11 +57,14 @@ def _optimize(job: Job, worker: int, share: int) -> None:
     """Run trials in this process until its ``share`` is done (see :class:`_Quota`)."""
     mlflow.set_tracking_uri(job.tracking_uri)
     study = open_study(job.cfg, job.root, worker)
-    closeness = (Closeness.from_data(job.data_dir, job.params, job.cfg)
-                 if "closeness" in job.cfg.objectives else None)
+    closeness = Closeness.from_data(job.data_dir, job.params, job.cfg) if "closeness" in job.cfg.objectives else None
     with tqdm(total=share, desc=f"{job.cfg.study_name} [{worker}]", unit="trial", position=worker) as bar:
-        study.optimize(lambda t: objective(t, job, closeness), timeout=job.cfg.timeout_s or None,
-                       catch=(Exception,), callbacks=[_Quota(share, job.cfg.n_trials, bar)])
+        study.optimize(
+            lambda t: objective(t, job, closeness),
+            timeout=job.cfg.timeout_s or None,
+            catch=(Exception,),
+            callbacks=[_Quota(share, job.cfg.n_trials, bar)],
+        )
 
 
 def quiet_trial_banners() -> None:
@@ -80,8 +83,9 @@ def _worker(job: Job, worker: int, n_trials: int, threads: int) -> None:
     _optimize(job, worker, n_trials)
 
 
-def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str | Path,
-              workers: int = 1) -> optuna.Study:
+def run_study(
+    params: Params, cfg: TuneConfig, data_dir: str | Path, root: str | Path, workers: int = 1
+) -> optuna.Study:
     """Run the study until it holds ``cfg.n_trials`` COMPLETE + PRUNED trials; write the outputs.
 
     ``workers`` > 1 runs that many processes on the same storage. The study, the parent run
@@ -96,8 +100,9 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
         Closeness.from_data(data_dir, params, cfg)
     if cfg.pruner.kind != "none" and not cfg.prunes:
         log.warning("pruning is off: Optuna cannot prune multi-objective studies")
-    job = Job(params, cfg, Path(data_dir).resolve(), root, uri, experiment_id,
-              study_run(cfg, client, experiment_id, root))
+    job = Job(
+        params, cfg, Path(data_dir).resolve(), root, uri, experiment_id, study_run(cfg, client, experiment_id, root)
+    )
     client.update_run(job.parent_run_id, status="RUNNING")
     status = "FAILED"
     try:
@@ -106,8 +111,14 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
         remaining = cfg.n_trials - counted(study)
         shares = [remaining // workers + (i < remaining % workers) for i in range(workers)]
         shares = [n for n in shares if n > 0]
-        log.info("study %s: %d of %d trials done; %d to run on %d worker(s)",
-                 cfg.study_name, counted(study), cfg.n_trials, max(remaining, 0), len(shares))
+        log.info(
+            "study %s: %d of %d trials done; %d to run on %d worker(s)",
+            cfg.study_name,
+            counted(study),
+            cfg.n_trials,
+            max(remaining, 0),
+            len(shares),
+        )
         if len(shares) == 1:
             _optimize(job, 0, shares[0])
         elif shares:
@@ -129,8 +140,9 @@ def run_study(params: Params, cfg: TuneConfig, data_dir: str | Path, root: str |
 def _spawn(job: Job, shares: list[int]) -> None:
     threads = max(1, (os.cpu_count() or 1) // len(shares))
     ctx = mp.get_context("spawn")  # fork would copy this process's torch and MLflow state
-    procs = [ctx.Process(target=_worker, args=(job, i, n, threads), name=f"tune-worker-{i}")
-             for i, n in enumerate(shares)]
+    procs = [
+        ctx.Process(target=_worker, args=(job, i, n, threads), name=f"tune-worker-{i}") for i, n in enumerate(shares)
+    ]
     try:
         for p in procs:
             p.start()
