@@ -15,7 +15,7 @@ from crnngan.config import Params, parse_params
 from crnngan.tools.overlay import merged
 
 # Fast paths timed beside the default step (eager unroll, float32), as train-section
-# overrides; each is the same function (tests/test_fast_paths.py checks losses and weights).
+# overrides; each is the same function (tests/training/test_fast_paths.py checks losses and weights).
 VARIANTS: dict[str, dict[str, Any]] = {
     "compile": {"compile": True},
     "cudagraphs": {"cuda_graphs": True},

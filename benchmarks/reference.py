@@ -4,7 +4,7 @@
 to write the same networks: one ``nn.LSTMCell`` call per layer, direction and time step in
 eager PyTorch. :func:`benchmarks.training_step.bench_training_step` times them through the
 very same module and Trainer (its networks swapped in), so the speed-up isolates the network
-implementation; tests/test_bench.py checks that they compute our networks' function.
+implementation; tests/bench/test_bench.py checks that they compute our networks' function.
 """
 
 from __future__ import annotations

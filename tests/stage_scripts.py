@@ -4,7 +4,8 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-PIPELINES = Path(__file__).resolve().parents[1] / "pipelines"
+REPO = Path(__file__).resolve().parents[1]  # the repository root, for tests in any folder below
+PIPELINES = REPO / "pipelines"
 
 
 def load_stage(name: str) -> ModuleType:

@@ -4,13 +4,13 @@ measurement runs on tiny sizes and returns positive finite figures (no timing as
 import dataclasses
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 from params_fixtures import tiny_model, tiny_raw
+from stage_scripts import REPO as ROOT
 
 from benchmarks import suite
 from benchmarks.bench import _quiet
@@ -34,7 +34,6 @@ from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
 from crnngan.models.networks import Discriminator, Generator
 
-ROOT = Path(__file__).resolve().parents[1]
 ONE = Budget(warmup=1, min_repeats=1, max_repeats=2, seconds=0.0)
 CPU = torch.device("cpu")
 TRAIN = TrainConfig(accelerator="cpu")

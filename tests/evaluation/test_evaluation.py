@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from mlflow import MlflowClient
-from stage_scripts import load_stage
+from stage_scripts import REPO, load_stage
 from test_compare import random_song
 
 from crnngan import tracking
@@ -24,9 +24,6 @@ from crnngan.evaluation.labels import REPORTED
 from crnngan.evaluation.metrics import KEY_METRICS, model_metrics, real_metrics
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import SHORT_SHARE
-
-REPO = Path(__file__).resolve().parents[1]
-
 
 # --------------------------------------------------------------------------- typed results
 

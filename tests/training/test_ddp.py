@@ -15,11 +15,11 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 from params_fixtures import tiny_raw
+from stage_scripts import REPO
 
 from crnngan.config import parse_params
 from crnngan.data.preprocess import SPLITS, Preprocessed, make_segments, save_preprocessed
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = {"layers_g": 1, "curriculum_step": 16}  # over params_fixtures.TINY
 GAN = {**TINY, "layers_d": 1}
 MODELS = {

@@ -11,6 +11,7 @@ import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 from params_fixtures import tiny_raw
+from stage_scripts import REPO
 
 from crnngan import tracking
 from crnngan.config import ConfigError, parse_params
@@ -22,7 +23,6 @@ from crnngan.tuning.outputs import best_trial
 from crnngan.tuning.runs import sync_trial_runs
 from crnngan.tuning.study import run_study
 
-REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"layers_g": 1, "layers_d": 1, "batch_size": 8, "curriculum_step": 8, "lr_g": 0.01, "lr_d": 0.01}
 TINY_TUNE = {
     "model": "crnngan",

@@ -24,11 +24,11 @@ import yaml
 from mlflow import MlflowClient
 from optuna.trial import TrialState
 from params_fixtures import tiny_raw
+from stage_scripts import REPO
 
 from crnngan.config import parse_params
 from crnngan.tools import ui
 
-REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "pw-7Yq2-not-for-logs"
 USER = "crnngan"
 TINY_MODEL = {"layers_g": 1, "layers_d": 1, "batch_size": 8, "curriculum_step": 8}  # over params_fixtures.TINY

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from midi_fixtures import chord_file, scale_file
-from stage_scripts import load_stage
+from stage_scripts import REPO, load_stage
 
 from crnngan.data import paper_data
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def git(cwd: Path, *args: str) -> str:
