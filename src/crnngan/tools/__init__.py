@@ -1,1 +1,1 @@
-"""Developer tools around the pipeline: the MLflow UI, screenshots, params overlays."""
+"""Developer tools around the pipeline: the MLflow UI and its runs view, screenshots, seeds, overlays."""
