@@ -9,6 +9,7 @@ import numpy as np
 
 from benchmarks.timing import Budget, summarise
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import Notes
 from crnngan.evaluation.batch import batch_statistics
 
 
@@ -25,7 +26,7 @@ def bench_metrics(n_songs: int = 1000, n_events: int = 100, seed: int = 0) -> di
     velocities = rng.integers(1, 128, size=(n_songs, n_events))
     lengths = np.full((n_songs, n_events), 192 * TIME_QUANTUM)
     t0 = time.perf_counter()
-    batch_statistics(onsets, pitches, velocities, lengths)
+    batch_statistics(Notes(onsets, lengths, pitches, velocities))
     seconds = time.perf_counter() - t0
     return {"n_songs": n_songs, "n_events": n_events, "seconds": seconds, "songs_per_s": n_songs / seconds}
 

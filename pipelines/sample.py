@@ -1,25 +1,21 @@
 """Stage `sample@<model>`: N songs from the trained model -> samples/<model>/ (MIDI + songs.npz)."""
 
-import argparse
 import logging
 import shutil
 import sys
 from pathlib import Path
 
+from crnngan.cli import model_stage_parser
 from crnngan.config import load_params
-from crnngan.paths import PARAMS, DataDir, ModelDir
+from crnngan.paths import DataDir, ModelDir
 from crnngan.training.sampling import sample_to_dir
 
 log = logging.getLogger("sample")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", required=True)
-    ap.add_argument("--params", default=PARAMS)
-    ap.add_argument("--models", type=Path, default=Path("models"))
-    ap.add_argument("--data", type=Path, default=Path("data/processed"))
-    ap.add_argument("--out", type=Path, help="default: samples/<model>")
+    ap = model_stage_parser(__doc__, "samples")
+    ap.add_argument("--models", type=Path, default=Path("models"), help="the train stages' folder")
     args = ap.parse_args(argv)
     s = load_params(args.params).sample
     out = args.out or Path("samples") / args.model

@@ -32,6 +32,16 @@ def _imports(path: Path) -> set[str]:
     return {n for n in names if module_file(n)}
 
 
+def data_files(modules: set[str]) -> set[str]:
+    """Package data files (not Python) that ``modules`` read: those whose name their source names."""
+    found = set()
+    for data in (SRC / "crnngan").rglob("*"):
+        if data.is_file() and data.suffix not in (".py", ".pyc"):
+            if any(data.name in module_file(m).read_text() for m in modules):
+                found.add(data.relative_to(SRC.parent).as_posix())
+    return found
+
+
 def package_closure(script: Path) -> set[str]:
     """Every package module ``script`` loads, following imports transitively."""
     seen: set[str] = set()
@@ -83,8 +93,10 @@ def test_stage_code_deps_are_exactly_its_imports(name, stage):
     listed = {
         ".".join(Path(d).relative_to("src").with_suffix("").parts)
         for d in stage["deps"]
-        if str(d).startswith("src/crnngan/")
+        if str(d).startswith("src/crnngan/") and str(d).endswith(".py")
     }
     assert f"pipelines/{script.name}" in stage["deps"]
     imported = package_closure(script)
+    listed_data = {d for d in stage["deps"] if str(d).startswith("src/crnngan/") and not str(d).endswith(".py")}
+    assert listed_data == data_files(imported), f"{name}: package data deps"
     assert listed == imported, f"{name}: missing {sorted(imported - listed)}, not imported {sorted(listed - imported)}"

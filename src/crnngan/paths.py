@@ -16,68 +16,50 @@ LAST_CHECKPOINT = "last.ckpt"  # rewritten every epoch: what sampling and resumi
 BEST_CHECKPOINT = "best.ckpt"  # the epoch of lowest validation loss (monitored modules only)
 
 
-@dataclass(frozen=True)
-class DataDir:
-    """The preprocess stage's output (crnngan.data.preprocess), read by training, tuning, evaluation."""
+class _Inside:
+    """A file (or folder) of a fixed name inside a folder record's ``root``."""
 
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, folder: _Folder, owner: type) -> Path:
+        return Path(folder.root) / self.name
+
+
+@dataclass(frozen=True)
+class _Folder:
     root: Path
 
-    @property
-    def songs(self) -> Path:  # every usable song with its split (crnngan.data.songs layout)
-        return Path(self.root) / "songs.npz"
 
-    @property
-    def normalizer(self) -> Path:
-        return Path(self.root) / "normalizer.json"
+class DataDir(_Folder):
+    """The preprocess stage's output (crnngan.data.preprocess), read by training, tuning, evaluation."""
+
+    songs = _Inside("songs.npz")  # every usable song with its split (crnngan.data.songs layout)
+    normalizer = _Inside("normalizer.json")
+    manifest = _Inside("manifest.csv")  # one row per input file: used or skipped, and why
+    report = _Inside("preprocess_report.json")
 
     def segments(self, tones_per_step: int) -> Path:  # feature windows per split for one layout k
         return Path(self.root) / f"segments_k{tones_per_step}.npz"
 
-    @property
-    def manifest(self) -> Path:  # one row per input file: used or skipped, and why
-        return Path(self.root) / "manifest.csv"
 
-    @property
-    def report(self) -> Path:
-        return Path(self.root) / "preprocess_report.json"
-
-
-@dataclass(frozen=True)
-class ModelDir:
+class ModelDir(_Folder):
     """A train stage's output folder (models/<model>)."""
 
-    root: Path
-
-    @property
-    def checkpoints(self) -> Path:
-        return Path(self.root) / "checkpoints"
+    checkpoints = _Inside("checkpoints")
+    run_state = _Inside("run.json")  # fingerprint and MLflow run id, for resuming (crnngan.training.fit)
+    epoch_stats = _Inside("epoch_stats.csv")  # the paper's statistics per epoch (crnngan.training.callbacks)
+    summary = _Inside("train_summary.json")
 
     @property
     def last_checkpoint(self) -> Path:
         return self.checkpoints / LAST_CHECKPOINT
 
-    @property
-    def run_state(self) -> Path:  # fingerprint and MLflow run id, for resuming (crnngan.training.fit)
-        return Path(self.root) / "run.json"
 
-    @property
-    def epoch_stats(self) -> Path:  # the paper's statistics per epoch (crnngan.training.callbacks)
-        return Path(self.root) / "epoch_stats.csv"
-
-    @property
-    def summary(self) -> Path:
-        return Path(self.root) / "train_summary.json"
-
-
-@dataclass(frozen=True)
-class SampleDir:
+class SampleDir(_Folder):
     """A sample stage's output folder (samples/<model>): MIDI files and the songs as arrays."""
 
-    root: Path
-
-    @property
-    def songs(self) -> Path:
-        return Path(self.root) / "songs.npz"
+    songs = _Inside("songs.npz")
 
     def midi(self, index: int) -> Path:
         return midi_file(Path(self.root), index)

@@ -170,20 +170,20 @@ def test_a_tempo_change_is_not_a_duplicate_of_its_one_tempo_twin(tmp_path):
     assert not np.array_equal(changed.notes.onsets, constant.notes.onsets)
 
 
-def test_a_data_byte_above_127_is_read_with_clipping_and_reported(tmp_path):
-    content = read_notes(raw_midi_file(tmp_path / "byte.mid", NOTE_ON_BAD_VELOCITY))
-    assert content.repairs == ("clipped-data-bytes",)
+@pytest.mark.parametrize(
+    "data, repair, pitch, velocity",
+    [(NOTE_ON_BAD_VELOCITY, "clipped-data-bytes", 60, 127),  # a data byte above 127, clipped
+     (BAD_KEY_SIGNATURE, "dropped-malformed-meta", 64, 80)],  # a key signature with 9 sharps, dropped
+)
+def test_a_repairable_file_is_read_and_its_repair_reported(tmp_path, data, repair, pitch, velocity):
+    content = read_notes(raw_midi_file(tmp_path / "f.mid", data))
+    assert content.repairs == (repair,)
     notes = content.notes
-    assert notes.pitches.tolist() == [60] and notes.velocities.tolist() == [127]
+    assert notes.pitches.tolist() == [pitch] and notes.velocities.tolist() == [velocity]
     np.testing.assert_allclose([notes.onsets[0], notes.lengths[0]], [0.0, 0.5])
 
 
-def test_a_malformed_key_signature_is_dropped_and_reported(tmp_path):
-    content = read_notes(raw_midi_file(tmp_path / "key.mid", BAD_KEY_SIGNATURE))
-    assert content.repairs == ("dropped-malformed-meta",)
-    notes = content.notes
-    assert notes.pitches.tolist() == [64] and notes.velocities.tolist() == [80]
-    np.testing.assert_allclose([notes.onsets[0], notes.lengths[0]], [0.0, 0.5])
+def test_a_file_with_both_faults_gets_both_repairs(tmp_path):
     # Both faults in one file: both repairs, in the order met.
     both = read_notes(raw_midi_file(tmp_path / "both.mid", BAD_KEY_SIGNATURE[:6] + NOTE_ON_BAD_VELOCITY))
     assert both.repairs == ("dropped-malformed-meta", "clipped-data-bytes")

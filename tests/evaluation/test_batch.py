@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import Notes
 from crnngan.data.representation import events_to_notes
 from crnngan.evaluation import statistics as M
 from crnngan.evaluation.batch import batch_statistics, padded, song_table
@@ -29,22 +30,21 @@ def random_batch(rng: np.random.Generator, B: int, N: int):
 @pytest.mark.parametrize("tolerance", [0.0, 3 * TICK])
 def test_batch_statistics_equals_song_statistics(legacy, tolerance):
     onsets, pitches, velocities, lengths, mask = random_batch(np.random.default_rng(7), 40, 30)
-    batch = batch_statistics(onsets, pitches, velocities, lengths, mask, tolerance=tolerance, legacy=legacy)
+    batch = batch_statistics(Notes(onsets, lengths, pitches, velocities), mask, tolerance=tolerance, legacy=legacy)
     assert tuple(batch) == M.STAT_KEYS
     for b in range(len(mask)):
         m = mask[b]
-        song = M.song_statistics(
-            onsets[b, m], pitches[b, m], velocities[b, m], lengths[b, m], tolerance=tolerance, legacy=legacy
-        )
+        notes = Notes(onsets[b, m], lengths[b, m], pitches[b, m], velocities[b, m])
+        song = M.song_statistics(notes, tolerance=tolerance, legacy=legacy)
         np.testing.assert_array_equal([batch[k][b] for k in M.STAT_KEYS], list(song.values()), err_msg=f"song {b}")
 
 
 def test_batch_statistics_without_mask_and_without_slots():
     onsets, pitches, velocities, lengths, _ = random_batch(np.random.default_rng(3), 4, 25)
-    batch = batch_statistics(onsets, pitches, velocities, lengths)
-    song = M.song_statistics(onsets[2], pitches[2], velocities[2], lengths[2])
+    batch = batch_statistics(Notes(onsets, lengths, pitches, velocities))
+    song = M.song_statistics(Notes(onsets[2], lengths[2], pitches[2], velocities[2]))
     np.testing.assert_array_equal([batch[k][2] for k in M.STAT_KEYS], list(song.values()))
-    none = batch_statistics(np.zeros((3, 0)), np.zeros((3, 0)), np.zeros((3, 0)), np.zeros((3, 0)))
+    none = batch_statistics(Notes(*[np.zeros((3, 0))] * 4))
     assert np.all(none["num_tones"] == 0) and np.all(np.isnan(none["polyphony"]))
 
 
@@ -60,6 +60,5 @@ def test_song_table_measures_each_event_array_as_its_notes():
     assert events.shape == (3, 12, 4) and mask.sum(axis=1).tolist() == [12, 0, 5]
     table = song_table(songs, tolerance=TICK)
     for b, song in enumerate(songs):
-        onsets, lengths, pitches, velocities = events_to_notes(song)
-        expected = M.song_statistics(onsets, pitches, velocities, lengths, tolerance=TICK)
+        expected = M.song_statistics(events_to_notes(song), tolerance=TICK)
         np.testing.assert_array_equal([table[k][b] for k in M.STAT_KEYS], list(expected.values()))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
-from crnngan.data.notes import frequency_to_pitch, pitch_to_frequency
+from crnngan.data.notes import Notes, frequency_to_pitch, pitch_to_frequency
 from crnngan.evaluation import statistics as M
 
 TICK = TIME_QUANTUM
@@ -235,11 +235,11 @@ def test_non_finite_pitches_are_rejected():
 # ----------------------------------------------------------------------------- song
 
 
-SONG = dict(onsets=CHORD_THEN_TWO, pitches=[60, 64, 66.7, 62, 60], velocities=[10, 20, 30, 40, 50], lengths=[0.5] * 5)
+SONG = Notes(CHORD_THEN_TWO, [0.5] * 5, [60, 64, 66.7, 62, 60], [10, 20, 30, 40, 50])
 
 
 def test_song_statistics_clean():
-    stats = M.song_statistics(**SONG)
+    stats = M.song_statistics(SONG)
     assert tuple(stats) == M.STAT_KEYS
     # Tones 60 64 67 62 60 (66.7 rounds to G): all in C major.
     # Repetitions: no two equal 2-tone windows; rate l=2: 0 of m (m + 1) / 2 = 3 pairs
@@ -259,16 +259,16 @@ def test_song_statistics_clean():
 
 
 def test_song_statistics_legacy():
-    stats = M.song_statistics(**SONG, legacy=True)
+    stats = M.song_statistics(SONG, legacy=True)
     # Tones 60 64 66 62 60 (66.7 truncates to F#): C major holds 4 of 5; span 66 - 60.
     # Polyphony of the paper snapshot: 1/2.
     assert (stats["polyphony"], stats["scale_consistency"], stats["tone_span"]) == (0.5, 0.8, 6.0)
     assert stats["unique_tones"] == 4.0 and stats["intensity_span"] == 40.0
-    assert M.song_statistics(**SONG, legacy="head")["polyphony"] == pytest.approx(3 / 7)
+    assert M.song_statistics(SONG, legacy="head")["polyphony"] == pytest.approx(3 / 7)
 
 
 def test_song_statistics_edge_cases():
-    empty = M.song_statistics([], [], [], [])
+    empty = M.song_statistics(Notes([], [], [], []))
     assert all(
         math.isnan(empty[k])
         for k in M.STAT_KEYS
@@ -276,11 +276,11 @@ def test_song_statistics_edge_cases():
     )
     assert all(empty[k] == 0 for k in ("num_tones", "tone_span", "unique_tones", "intensity_span"))
     assert all(empty[f"repetitions_{l}"] == 0 for l in M.REPETITION_LENGTHS)
-    one = M.song_statistics([0.0], [60], [64], [0.5])
+    one = M.song_statistics(Notes([0.0], [0.5], [60], [64]))
     # One tone: one mono group, fits any scale, one pitch, no span.
     assert [one[k] for k in ("polyphony", "scale_consistency", "unique_tones", "tone_span")] == [0, 1, 1, 0]
-    assert math.isnan(M.song_statistics([0.0], [60], [64], [0.5], legacy=True)["polyphony"])
+    assert math.isnan(M.song_statistics(Notes([0.0], [0.5], [60], [64]), legacy=True)["polyphony"])
     with pytest.raises(ValueError):
-        M.song_statistics([0.0, 1.0], [60], [64], [0.5])
+        M.song_statistics(Notes([0.0, 1.0], [0.5], [60], [64]))
     with pytest.raises(ValueError):
-        M.song_statistics([0.0], [60], [64], [0.5], legacy="nope")
+        M.song_statistics(Notes([0.0], [0.5], [60], [64]), legacy="nope")

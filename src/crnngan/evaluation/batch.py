@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import Notes
 from crnngan.evaluation.statistics import (
     REPETITION_LENGTHS,
     SCALE_MEMBERSHIP,
@@ -85,16 +86,10 @@ def _batch_repetitions(tones: np.ndarray, n: np.ndarray, legacy: bool) -> tuple[
 
 
 def batch_statistics(
-    onsets: ArrayLike,
-    pitches: ArrayLike,
-    velocities: ArrayLike,
-    lengths: ArrayLike,
-    mask: ArrayLike | None = None,
-    *,
-    tolerance: float = 0.0,
-    legacy: Legacy = False,
+    notes: Notes, mask: ArrayLike | None = None, *, tolerance: float = 0.0, legacy: Legacy = False
 ) -> dict[str, np.ndarray]:
-    """:func:`~crnngan.evaluation.statistics.song_statistics` for a padded batch: (B, N) arrays -> dict of (B,) float64.
+    """:func:`~crnngan.evaluation.statistics.song_statistics` for a padded batch: notes of
+    (B, N) arrays -> dict of (B,) float64.
 
     ``mask`` (B, N) marks real tones (default: all); masked-out entries may hold anything
     and need not be at the end: the real tones keep their order. Results equal
@@ -102,9 +97,7 @@ def batch_statistics(
     input is one song. Cost: O(B N^2) for repetitions (chunked to bound memory), so very
     long single songs are cheaper through :func:`song_statistics`.
     """
-    on, pitch, vel, length = (
-        np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in (onsets, pitches, velocities, lengths)
-    )
+    on, length, pitch, vel = (np.atleast_2d(np.asarray(a, dtype=np.float64)) for a in notes)
     valid = np.ones(on.shape, dtype=bool) if mask is None else np.atleast_2d(np.asarray(mask, bool))
     shapes = [a.shape for a in (on, pitch, vel, length, valid)]
     if len(set(shapes)) != 1:
@@ -174,4 +167,5 @@ def song_table(
     """The paper's statistics for every song: dict of (B,) arrays (vectorised)."""
     ev, mask = padded(songs)
     onsets = np.cumsum(np.maximum(ev[..., 0], 0.0), axis=1)  # (B, N) absolute onsets
-    return batch_statistics(onsets, ev[..., 2], ev[..., 3], ev[..., 1], mask, tolerance=tolerance, legacy=legacy)
+    notes = Notes(onsets, ev[..., 1], ev[..., 2], ev[..., 3])
+    return batch_statistics(notes, mask, tolerance=tolerance, legacy=legacy)

@@ -9,6 +9,7 @@ of one run, :func:`claims_across_seeds` joins the checks of several runs of one 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -54,67 +55,13 @@ def _similar(a: Summary, b: Summary, real_std: float) -> str:
     return "no" if _greater(a, b) != "inconclusive" else "inconclusive"
 
 
-# (id, the paper's claim, where it says so, test, side a, side b, statistic). A side is a model
-# or "real@<model>", real music at that model's length. ">": a > b, "≈": a ≈ b, "std>": a's
+# The paper's claims, one a row of paper_claims.tsv (data beside this module): id, the claim,
+# where the paper says so, test, side a, side b, statistic. A side is a model or
+# "real@<model>", real music at that model's length. ">": a > b, "≈": a ≈ b, "std>": a's
 # spread > b's.
-_CLAIMS = (
-    (
-        "T1",
-        'unique tones: C-RNN-GAN > baseline (the baseline\'s are "consistently much lower")',
-        "Fig. 3(b)",
-        ">",
-        "crnngan",
-        "baseline",
-        "unique_tones",
-    ),
-    ("T2", "tone span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "tone_span"),
-    ("T2", "intensity span: C-RNN-GAN > baseline", "§4", ">", "crnngan", "baseline", "intensity_span"),
-    ("T3", "scale consistency: C-RNN-GAN ≈ baseline", "Fig. 3(b)", "≈", "crnngan", "baseline", "scale_consistency"),
-    (
-        "T3",
-        "scale consistency: real music slightly above C-RNN-GAN",
-        "Fig. 3(d)",
-        ">",
-        "real@crnngan",
-        "crnngan",
-        "scale_consistency",
-    ),
-    (
-        "T3",
-        "scale consistency: real music slightly above the baseline",
-        "Fig. 3(d)",
-        ">",
-        "real@baseline",
-        "baseline",
-        "scale_consistency",
-    ),
-    ("T4", "polyphony: C-RNN-GAN-3 > C-RNN-GAN", "§4, Fig. 3(c)", ">", "crnngan3", "crnngan", "polyphony"),
-    ("T4", "polyphony: C-RNN-GAN-3 > baseline", "Fig. 3(c)", ">", "crnngan3", "baseline", "polyphony"),
-    ("T4", "polyphony: C-RNN-GAN-3 ≈ real music", "Fig. 3(d)", "≈", "crnngan3", "real@crnngan3", "polyphony"),
-    ("F3c", "tone span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "tone_span"),
-    ("F3c", "unique tones: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "unique_tones"),
-    ("F3c", "intensity span: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "intensity_span"),
-    ("F3c", "3-tone repetitions: C-RNN-GAN-3 > C-RNN-GAN", "Fig. 3(c)", ">", "crnngan3", "crnngan", "repetitions_3"),
-    ("F3d", "intensity span: real music ≈ C-RNN-GAN", "Fig. 3(d)", "≈", "real@crnngan", "crnngan", "intensity_span"),
-    (
-        "F3d",
-        "scale consistency varies more in real music than in C-RNN-GAN",
-        "Fig. 3(d)",
-        "std>",
-        "real@crnngan",
-        "crnngan",
-        "scale_consistency",
-    ),
-    (
-        "F3d",
-        "3-tone repetitions: real music much higher than C-RNN-GAN (here at equal length, no l_r/l_g scaling)",
-        "Fig. 3(d)",
-        ">",
-        "real@crnngan",
-        "crnngan",
-        "repetitions_3",
-    ),
-    ("C2", 'polyphony: C-RNN-GAN "scored low" (below real music)', "§5", ">", "real@crnngan", "crnngan", "polyphony"),
+_CLAIMS = tuple(
+    tuple(line.split("\t"))
+    for line in resources.files("crnngan.evaluation").joinpath("paper_claims.tsv").read_text("utf-8").splitlines()[1:]
 )
 
 

@@ -1,8 +1,8 @@
 """The paper's song statistics (Mogren 2016, §3.1 and Figure 3) as pure numpy functions.
 
-A song is given as equal-length arrays sorted by onset: ``onsets`` and ``lengths`` in
-seconds, ``pitches`` as MIDI numbers (floats allowed) and ``velocities`` (0..127). Every row
-is a sounding tone: drop silent events (velocity 0) first, or mask them in
+A song is its :class:`~crnngan.data.notes.Notes`, or the arrays of them that a statistic
+reads, sorted by onset: onsets and lengths in seconds, pitches as MIDI numbers (floats
+allowed) and velocities (0..127). Every tone is a sounding one: drop silent events (velocity 0) first, or mask them in
 :func:`crnngan.evaluation.batch.batch_statistics` (the same statistics, vectorised over songs).
 
 Two semantics:
@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import Notes
 
 PolyphonyVariant = Literal["paper", "head"]
 # song_statistics / batch.batch_statistics: False = clean, True = "paper", or a variant name.
@@ -255,26 +256,18 @@ def intensity_span(velocities: ArrayLike) -> float:
     return float(np.ptp(v)) if v.size else 0.0
 
 
-def song_statistics(
-    onsets: ArrayLike,
-    pitches: ArrayLike,
-    velocities: ArrayLike,
-    lengths: ArrayLike,
-    *,
-    tolerance: float = 0.0,
-    legacy: Legacy = False,
-) -> dict[str, float]:
-    """All statistics of one song, keyed by :data:`STAT_KEYS`.
+def song_statistics(notes: Notes, *, tolerance: float = 0.0, legacy: Legacy = False) -> dict[str, float]:
+    """All statistics of one song's notes, keyed by :data:`STAT_KEYS`.
 
     ``legacy``: False (clean), True / ``"paper"`` or ``"head"`` (the polyphony variant; the
     other statistics are the same in both snapshots). ``repetitions_rate_l`` is the clean
     rate in every mode (on legacy-quantised pitches in legacy mode). ``lengths`` is checked
     for shape only: no statistic uses tone lengths.
     """
-    arrays = [np.ravel(np.asarray(a, dtype=np.float64)) for a in (onsets, pitches, velocities, lengths)]
+    arrays = [np.ravel(np.asarray(a, dtype=np.float64)) for a in notes]
     if len({a.size for a in arrays}) != 1:
         raise ValueError(f"song arrays differ in length: {[a.size for a in arrays]}")
-    on, pitch, vel, _ = arrays
+    on, _, pitch, vel = arrays
     variant = polyphony_variant(legacy)
     quant = variant is not None
     tones = _tones(pitch, quant)

@@ -87,16 +87,10 @@ class GeneratorModule(pl.LightningModule):
         self.pitch: PitchScale | None = (
             (str(pitch[0]), float(pitch[1]), float(pitch[2])) if self.cfg.pitch_classes else None
         )
-        self.generator = Generator(
-            num_features,
-            hidden=self.cfg.hidden_g,
-            layers=self.cfg.layers_g,
-            noise_dim=self.cfg.noise_dim,
-            dropout=self.cfg.dropout,
-            tones_per_step=self.cfg.tones_per_step,
-            hypotheses=self.cfg.hypotheses,
-            pitch=self.pitch,
-        )
+        c = self.cfg  # params.yaml's section -> the network: one hop
+        self.generator = Generator(num_features, hidden=c.hidden_g, layers=c.layers_g, noise_dim=c.noise_dim,
+                                   dropout=c.dropout, tones_per_step=c.tones_per_step, hypotheses=c.hypotheses,
+                                   pitch=self.pitch)  # fmt: skip
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
             fixed_samples,

@@ -38,15 +38,10 @@ class GANModule(GeneratorModule):
             # epoch; the average moves slowly. It samples once the game has begun.
             self.generator_ema = copy.deepcopy(self.generator).requires_grad_(False)
             self.register_buffer("ema_updates", torch.zeros((), dtype=torch.long))
-        self.discriminator = Discriminator(
-            self.num_features,
-            hidden=self.cfg.hidden_d,
-            layers=self.cfg.layers_d,
-            dropout=self.cfg.dropout,
-            input_dropout=self.cfg.dropout_d_input,
-            tones_per_step=self.cfg.tones_per_step,
-            pitch=self.pitch,
-        )
+        c = self.cfg
+        self.discriminator = Discriminator(self.num_features, hidden=c.hidden_d, layers=c.layers_d, dropout=c.dropout,
+                                           input_dropout=c.dropout_d_input, tones_per_step=c.tones_per_step,
+                                           pitch=self.pitch)  # fmt: skip
         freeze_decision(0.0, 0.0, self.cfg.freeze_ratio)  # rejects a bad ratio now, not after pretraining
         # (scaled d_loss, g_loss_adv, d accuracy) of the last batch, for the freeze rule
         self._prev_losses: tuple[float, float, float] | None = None
