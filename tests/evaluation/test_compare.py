@@ -8,9 +8,9 @@ import math
 
 import numpy as np
 import pytest
+from event_fixtures import random_song
 
 from crnngan.config import EvaluateConfig
-from crnngan.constants import TIME_QUANTUM
 from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.claims import paper_claims
 from crnngan.evaluation.compare import evaluate_models, stat_distance, summarise
@@ -21,17 +21,6 @@ from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import SHORT_SHARE, real_windows, step_windows
 
 CFG = EvaluateConfig(real_windows=12, bootstrap=200)
-
-
-def random_song(rng: np.random.Generator, n: int, low: int = 55, high: int = 80) -> np.ndarray:
-    """n events: a third of them chord members (dt 0), pitches in [low, high)."""
-    ev_ = np.zeros((n, 4), dtype=np.float32)
-    ev_[:, 0] = np.where(rng.random(n) < 1 / 3, 0.0, 96 * TIME_QUANTUM)
-    ev_[0, 0] = 0.0
-    ev_[:, 1] = 192 * TIME_QUANTUM
-    ev_[:, 2] = rng.integers(low, high, n)
-    ev_[:, 3] = rng.integers(40, 100, n)
-    return ev_
 
 
 # --------------------------------------------------------------------------- summarise

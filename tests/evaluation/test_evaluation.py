@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from event_fixtures import random_song
 from mlflow import MlflowClient
 from stage_scripts import REPO, load_stage
-from test_compare import random_song
 
 from crnngan import tracking
 from crnngan.config import EvaluateConfig

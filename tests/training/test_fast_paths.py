@@ -10,7 +10,7 @@ import warnings
 import pytest
 import torch
 from params_fixtures import tiny_model
-from test_training import TRAIN, changed, train
+from training_harness import TRAIN, changed, train
 
 from crnngan.config import ConfigError
 from crnngan.models import acceleration

@@ -7,7 +7,7 @@ import pytest
 import pytorch_lightning as pl
 import torch
 from params_fixtures import tiny_model
-from test_training import STEPS, CountBatches, train
+from training_harness import STEPS, CountBatches, train
 
 from crnngan.training.fit import completed, load_module, open_run_dir, save_run_state
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from params_fixtures import tiny_model
-from test_training import RandomData
+from training_harness import RandomData
 
 from crnngan.config import TrainConfig
 from crnngan.constants import TIME_QUANTUM
