@@ -6,8 +6,8 @@ import psutil
 import pytest
 from mlflow import MlflowClient
 
-from crnngan import tracking
-from crnngan.tools import runs_view, ui
+from crnngan import runs_view, tracking
+from crnngan.tools import ui
 
 
 def test_command_binds_locally_with_one_worker(tmp_path):

@@ -123,7 +123,7 @@ def mlflow_metrics(metrics: Mapping[str, Any], prefix: str = "eval") -> dict[str
     return {k: v for k, v in flatten_metrics(metrics, prefix).items() if k.rsplit("/", 1)[-1] not in DETAIL_LEAVES}
 
 
-# The columns of the runs table in the MLflow UI (``crnngan.tools.runs_view.save_runs_view``): the parent
+# The columns of the runs table in the MLflow UI (``crnngan.runs_view.save_runs_view``): the parent
 # runs' comparison (:func:`comparison_metrics`), then the same figures on each model's run.
 KEY_METRICS = (
     "claims/agree",

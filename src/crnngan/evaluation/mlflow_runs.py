@@ -12,7 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from crnngan.evaluation.metrics import KEY_METRICS, mlflow_metrics
-from crnngan.tools.runs_view import save_runs_view
+from crnngan.runs_view import save_runs_view
 from crnngan.tracking import find_run, parent_run, tracking_uri
 
 log = logging.getLogger("evaluate")

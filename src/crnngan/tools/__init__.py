@@ -1,1 +1,1 @@
-"""Developer tools around the pipeline: the MLflow UI and its runs view, screenshots, seeds, overlays."""
+"""Developer tools around the pipeline: the MLflow UI, screenshots, seed experiments, params overlays."""

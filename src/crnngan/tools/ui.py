@@ -6,7 +6,7 @@
 workers, a job runner and 6 job consumers (16 processes, ~3 GB) for features this project
 does not use. Here it runs with one web worker and no job execution, and the address is
 printed only once ``/health`` answers: the experiment's runs table in the key-figures view
-that the evaluate stage stores (:mod:`crnngan.tools.runs_view`).
+that the evaluate stage stores (:mod:`crnngan.runs_view`).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def address(url: str, store: Path, experiment: str) -> str:
     store holds no such experiment (no pipeline has run yet)."""
     from mlflow import MlflowClient  # deferred: the server must start first, not wait for this import
 
-    from crnngan.tools.runs_view import runs_view_url
+    from crnngan.runs_view import runs_view_url
 
     found = MlflowClient(store_uri(store)).get_experiment_by_name(experiment)
     return url if found is None else runs_view_url(url, found.experiment_id)
