@@ -4,7 +4,7 @@
 to write the same networks: one ``nn.LSTMCell`` call per layer, direction and time step in
 eager PyTorch. :func:`benchmarks.training_step.bench_training_step` times them through the
 very same module and Trainer (its networks swapped in), so the speed-up isolates the network
-implementation; tests/bench/test_bench.py checks that they compute our networks' function.
+implementation; tests/bench/test_reference.py checks that they compute our networks' function.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from crnngan.models.networks import Discriminator, Generator, gate_outputs, num_flags
+from crnngan.models.heads import gate_outputs, num_flags
+from crnngan.models.networks import Discriminator, Generator
 
 
 class ReferenceGenerator(nn.Module):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from stage_scripts import REPO as ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
 
 

@@ -18,7 +18,7 @@ def test_names_inside_each_folder():
         "epoch_stats.csv",
         "train_summary.json",
     )
-    assert sample.midi(7) == Path("s/song_007.mid") == midi_file(Path("s"), 7)
+    assert sample.songs == Path("s/songs.npz") and midi_file(Path("s"), 7) == Path("s/song_007.mid")
     assert midi_file(Path("t"), 0, "fixed") == Path("t/fixed_000.mid")
 
 

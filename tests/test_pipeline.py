@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import yaml
 from params_fixtures import tiny_raw
+from stage_scripts import REPO
 
 from crnngan.config import parse_params
 
-REPO = Path(__file__).resolve().parents[1]
 TINY_MODEL = {"batch_size": 8, "curriculum_step": 8}
 TINY = {  # over params_fixtures.TINY
     "corpus": {"composers": ["bach"], "max_works_per_composer": 6, "workers": 1},

@@ -197,7 +197,7 @@ def build_model(mapping: Mapping[str, Any], prefix: str = "model") -> ModelConfi
         raise ConfigError(f"{prefix}: expected a mapping, got {type(mapping).__name__}")
     kind = mapping.get("kind")
     if kind not in MODEL_KINDS:
-        raise ConfigError(f"{prefix}.kind: expected 'gan' or 'baseline', got {kind!r}")
+        raise ConfigError(f"{prefix}.kind: expected {' or '.join(map(repr, MODEL_KINDS))}, got {kind!r}")
     cls = MODEL_KINDS[kind]
     keys = {k: v for k, v in mapping.items() if k != "kind"}
     for key in keys:

@@ -59,10 +59,7 @@ class ModelDir(_Folder):
 class SampleDir(_Folder):
     """A sample stage's output folder (samples/<model>): MIDI files and the songs as arrays."""
 
-    songs = _Inside("songs.npz")
-
-    def midi(self, index: int) -> Path:
-        return midi_file(Path(self.root), index)
+    songs = _Inside("songs.npz")  # and the MIDI files, named by midi_file
 
 
 def midi_file(folder: Path, index: int, prefix: str = "song") -> Path:

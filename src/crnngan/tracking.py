@@ -80,6 +80,11 @@ def repo_root() -> Path:
     return next((d for d in (cwd, *cwd.parents) if (d / "dvc.yaml").is_file()), cwd)
 
 
+def store_uri(store: Path) -> str:
+    """The tracking URI of the store folder ``store`` (its SQLite ``mlflow.db``)."""
+    return f"{_SQLITE}{store / 'mlflow.db'}"
+
+
 def tracking_uri(root: str | Path | None = None) -> str:
     """The tracking URI: ``$MLFLOW_TRACKING_URI`` if set, else the SQLite DB in ``<root>/mlruns``.
 
@@ -91,7 +96,7 @@ def tracking_uri(root: str | Path | None = None) -> str:
     if not uri:
         mlruns = base / "mlruns"
         mlruns.mkdir(parents=True, exist_ok=True)
-        return f"{_SQLITE}{mlruns / 'mlflow.db'}"
+        return store_uri(mlruns)
     if urlparse(uri).scheme in ("", "file"):
         raise ValueError(
             f"MLFLOW_TRACKING_URI={uri!r} is the file store, which MLflow >= 3.13 refuses; "

@@ -56,6 +56,3 @@ def test_reference_without_dropout_matches_in_training_mode():
     g = Generator(feature_width(1), hidden=8, layers=2, noise_dim=4, dropout=0.0)
     z = torch.rand(2, 5, 4)
     torch.testing.assert_close(seeded(reference_generator(g), z), seeded(g, z), atol=1e-5, rtol=1e-5)
-
-
-# ----- every measurement, tiny --------------------------------------------------------------

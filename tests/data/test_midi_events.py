@@ -172,8 +172,10 @@ def test_a_tempo_change_is_not_a_duplicate_of_its_one_tempo_twin(tmp_path):
 
 @pytest.mark.parametrize(
     "data, repair, pitch, velocity",
-    [(NOTE_ON_BAD_VELOCITY, "clipped-data-bytes", 60, 127),  # a data byte above 127, clipped
-     (BAD_KEY_SIGNATURE, "dropped-malformed-meta", 64, 80)],  # a key signature with 9 sharps, dropped
+    [
+        (NOTE_ON_BAD_VELOCITY, "clipped-data-bytes", 60, 127),  # a data byte above 127, clipped
+        (BAD_KEY_SIGNATURE, "dropped-malformed-meta", 64, 80),
+    ],  # a key signature with 9 sharps, dropped
 )
 def test_a_repairable_file_is_read_and_its_repair_reported(tmp_path, data, repair, pitch, velocity):
     content = read_notes(raw_midi_file(tmp_path / "f.mid", data))

@@ -11,7 +11,6 @@ from stage_scripts import REPO, load_stage
 from crnngan.data import paper_data
 
 
-
 def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=cwd, check=True, capture_output=True, text=True

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from crnngan.constants import TIME_QUANTUM
+from crnngan.data.notes import pitch_name
 from crnngan.evaluation import diversity as dv
 
 
@@ -33,7 +34,7 @@ def test_distinct_share():
 def test_top_pitch_and_its_name():
     songs = [song([62] * 9 + [64]), song([62] * 8 + [60, 65])]
     assert dv.top_pitch(songs) == (62, 17 / 20)
-    assert dv.pitch_name(62) == "D4" and dv.pitch_name(60) == "C4" and dv.pitch_name(69) == "A4"
+    assert pitch_name(62) == "D4" and pitch_name(60) == "C4" and pitch_name(69) == "A4"
     pitch, share = dv.top_pitch([song([])])
     assert pitch is None and math.isnan(share)
 

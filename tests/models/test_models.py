@@ -6,17 +6,8 @@ import pytest
 import torch
 
 from crnngan.data.representation import feature_width
-from crnngan.models.networks import (
-    Discriminator,
-    Generator,
-    choose,
-    circle_of_fifths,
-    gate_outputs,
-    num_flags,
-    num_parameters,
-    num_uniforms,
-    with_pitch_classes,
-)
+from crnngan.models.heads import choose, circle_of_fifths, gate_outputs, num_flags, num_uniforms, with_pitch_classes
+from crnngan.models.networks import Discriminator, Generator, num_parameters
 
 
 def make_generator(tones: int = 1, dropout: float = 0.5) -> Generator:

@@ -9,7 +9,7 @@ from crnngan.data.datamodule import segment_loader
 from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
 from crnngan.models.acceleration import accelerate
-from crnngan.models.networks import DEFAULT_PITCH
+from crnngan.models.heads import DEFAULT_PITCH
 from crnngan.training.fit import build_trainer, fit
 from crnngan.training.kinds import create_module, total_epochs
 

@@ -22,12 +22,11 @@ def select_works(cfg: CorpusConfig) -> list[tuple[str, Path]]:
 
     works: list[tuple[str, Path]] = []
     for composer in cfg.composers:
-        paths = sorted(Path(p) for p in corpus.getComposer(composer)
-                       if Path(p).suffix.lower() in cfg.formats)
+        paths = sorted(Path(p) for p in corpus.getComposer(composer) if Path(p).suffix.lower() in cfg.formats)
         if not paths:
             raise ValueError(f"corpus.composers: music21 bundles no score by {composer!r}")
         if cfg.max_works_per_composer:
-            paths = paths[:cfg.max_works_per_composer]
+            paths = paths[: cfg.max_works_per_composer]
         works.extend((composer, p) for p in paths)
     return works
 
@@ -35,7 +34,7 @@ def select_works(cfg: CorpusConfig) -> list[tuple[str, Path]]:
 def corpus_relative(source: Path) -> str:
     """``source``'s path inside music21's corpus folder (e.g. ``mozart/k458/movement1.mxl``)."""
     parts = source.parts
-    return "/".join(parts[len(parts) - 1 - parts[::-1].index("corpus") + 1:])
+    return "/".join(parts[len(parts) - 1 - parts[::-1].index("corpus") + 1 :])
 
 
 def target_name(composer: str, source: Path) -> str:

@@ -10,8 +10,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler, TensorDataset
 
 from crnngan.data.preprocess import load_segments
-from crnngan.models.networks import DEFAULT_PITCH, PitchScale
 from crnngan.data.representation import Normalizer, feature_width
+from crnngan.models.heads import DEFAULT_PITCH, PitchScale
 from crnngan.paths import DataDir
 
 
@@ -39,8 +39,7 @@ class EpochShuffle(Sampler[int]):
         return iter(torch.randperm(self.n, generator=gen).tolist())
 
 
-def segment_loader(data: Dataset, batch_size: int, seed: int, shuffle: bool, num_workers: int = 0
-                   ) -> DataLoader:
+def segment_loader(data: Dataset, batch_size: int, seed: int, shuffle: bool, num_workers: int = 0) -> DataLoader:
     """Batches of ``data`` in an order that depends only on ``seed`` and the epoch, without a
     draw from the global RNG, so training (and a resumed training) is reproducible."""
     return DataLoader(
@@ -65,8 +64,9 @@ class SegmentDataModule(pl.LightningDataModule):
     distributed one itself.
     """
 
-    def __init__(self, data_dir: str | Path, tones_per_step: int, batch_size: int,
-                 num_workers: int = 0, seed: int = 0) -> None:
+    def __init__(
+        self, data_dir: str | Path, tones_per_step: int, batch_size: int, num_workers: int = 0, seed: int = 0
+    ) -> None:
         super().__init__()
         self.data_dir = Path(data_dir)
         self.tones_per_step = tones_per_step
@@ -96,15 +96,18 @@ class SegmentDataModule(pl.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if not self.splits:
-            self.splits = {k: torch.from_numpy(np.ascontiguousarray(v))
-                           for k, v in load_segments(self.data_dir, self.tones_per_step).items()}
+            self.splits = {
+                k: torch.from_numpy(np.ascontiguousarray(v))
+                for k, v in load_segments(self.data_dir, self.tones_per_step).items()
+            }
             if len(self.splits["train"]) == 0:
-                raise ValueError(f"no training segment for tones_per_step={self.tones_per_step} "
-                                 f"in {self.data_dir}: lower preprocess.segment_length")
+                raise ValueError(
+                    f"no training segment for tones_per_step={self.tones_per_step} "
+                    f"in {self.data_dir}: lower preprocess.segment_length"
+                )
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return segment_loader(TensorDataset(self.splits[split]), self.batch_size, self.seed, shuffle,
-                              self.num_workers)
+        return segment_loader(TensorDataset(self.splits[split]), self.batch_size, self.seed, shuffle, self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

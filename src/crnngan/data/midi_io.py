@@ -51,8 +51,9 @@ def find_midi_files(folder: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES)
 
 
-def ticks_to_seconds(ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_bpm: np.ndarray,
-                     ticks_per_beat: int) -> np.ndarray:
+def ticks_to_seconds(
+    ticks: np.ndarray, tempo_ticks: np.ndarray, tempo_bpm: np.ndarray, ticks_per_beat: int
+) -> np.ndarray:
     """Convert absolute ticks to seconds under a piecewise-constant tempo map.
 
     ``tempo_ticks``/``tempo_bpm`` (M,) are the tempo changes sorted by tick. Unlike
@@ -175,8 +176,7 @@ def read_notes(path: str | Path, *, include_drums: bool = False) -> MidiContent:
 
     tracks = [inst for inst in midi.instruments if include_drums or not inst.is_drum]
     drum_notes = sum(len(inst.notes) for inst in midi.instruments if inst.is_drum and not include_drums)
-    raw = [(n.start, n.end, n.pitch, n.velocity) for inst in tracks for n in inst.notes
-           if n.velocity > 0]
+    raw = [(n.start, n.end, n.pitch, n.velocity) for inst in tracks for n in inst.notes if n.velocity > 0]
     if not raw:
         if drum_notes:
             raise MidiReadError("drum-only", f"{drum_notes} drum notes and no pitched notes")
@@ -192,9 +192,12 @@ def read_notes(path: str | Path, *, include_drums: bool = False) -> MidiContent:
     onsets, ends = seconds.reshape(-1, 2).T
     order = np.lexsort((arr[:, 2], onsets))
     onsets = onsets[order]
-    notes = Notes(onsets=onsets, lengths=np.maximum(ends[order], onsets) - onsets,
-                  pitches=arr[order, 2].astype(np.int16),
-                  velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16))
+    notes = Notes(
+        onsets=onsets,
+        lengths=np.maximum(ends[order], onsets) - onsets,
+        pitches=arr[order, 2].astype(np.int16),
+        velocities=np.clip(arr[order, 3], 1, MAX_VELOCITY).astype(np.int16),
+    )
     return MidiContent(notes, drum_notes=drum_notes, repairs=repairs)
 
 
@@ -219,8 +222,10 @@ def write_notes(path: str | Path, notes: Notes, *, program: int = 0) -> None:
     # A new MidiFile has no tempo at all; without one its tick->time map is all zeros.
     midi.tempo_changes = [miditoolkit.TempoChange(REFERENCE_BPM, 0)]
     inst = miditoolkit.Instrument(program=program, is_drum=False, name="crnngan")
-    inst.notes = [miditoolkit.Note(velocity=int(v), pitch=int(p), start=int(s), end=int(s + d))
-                  for s, d, p, v in zip(start[keep], dur[keep], pitch[keep], vel[keep])]
+    inst.notes = [
+        miditoolkit.Note(velocity=int(v), pitch=int(p), start=int(s), end=int(s + d))
+        for s, d, p, v in zip(start[keep], dur[keep], pitch[keep], vel[keep])
+    ]
     midi.instruments = [inst]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     midi.dump(str(path))

@@ -1,4 +1,4 @@
-"""The one shape of a song as notes, and the one MIDI-number <-> frequency pair.
+"""The one shape of a song as notes, the one MIDI-number <-> frequency pair, and pitch names.
 
 A song is a :class:`Notes`: what a MIDI file holds (crnngan.data.midi_io reads and writes it),
 what events decode to (crnngan.data.representation), what the pictures, sound and MGEval
@@ -33,6 +33,14 @@ class Notes:
 
     def __iter__(self) -> Iterator[np.ndarray]:
         return iter((self.onsets, self.lengths, self.pitches, self.velocities))
+
+
+PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+
+
+def pitch_name(pitch: int) -> str:
+    """MIDI number -> scientific pitch name: 60 -> "C4", 62 -> "D4"."""
+    return f"{PITCH_CLASS_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def pitch_to_frequency(pitch: np.ndarray) -> np.ndarray:

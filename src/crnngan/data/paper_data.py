@@ -34,8 +34,11 @@ def verify(folder: Path, expected: dict[str, str]) -> list[str]:
     found = {p.relative_to(folder).as_posix(): p for p in folder.rglob("*") if p.is_file()}
     problems = [f"missing: {name}" for name in sorted(expected.keys() - found.keys())]
     problems += [f"unexpected: {name}" for name in sorted(found.keys() - expected.keys())]
-    problems += [f"checksum differs: {name}" for name in sorted(expected.keys() & found.keys())
-                 if hashlib.sha256(found[name].read_bytes()).hexdigest() != expected[name]]
+    problems += [
+        f"checksum differs: {name}"
+        for name in sorted(expected.keys() & found.keys())
+        if hashlib.sha256(found[name].read_bytes()).hexdigest() != expected[name]
+    ]
     return problems
 
 
@@ -57,8 +60,10 @@ def fetch(source: str, commit: str, out: Path, checksums: Path) -> Path:
         git("-C", str(repo), "checkout", "--quiet", commit)
         problems = verify(repo / FOLDER, expected)
         if problems:
-            raise RuntimeError(f"{source}@{commit} does not match {checksums}: {len(problems)} problems, "
-                               f"e.g. {'; '.join(problems[:3])}")
+            raise RuntimeError(
+                f"{source}@{commit} does not match {checksums}: {len(problems)} problems, "
+                f"e.g. {'; '.join(problems[:3])}"
+            )
         shutil.rmtree(target, ignore_errors=True)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(str(repo / FOLDER), target)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from crnngan.config import PreprocessConfig
-from crnngan.data.representation import Normalizer, events_to_steps, feature_width, segment_starts
 from crnngan.data.reading import FileResult, read_midi_songs
+from crnngan.data.representation import Normalizer, events_to_steps, feature_width, segment_starts
 from crnngan.data.songs import pack, read_packed, unpack, write_packed
 from crnngan.paths import DataDir
 
@@ -64,12 +64,11 @@ class SongSet:
         write_packed(path, self.events, self.offsets, **{k: getattr(self, k) for k in self.PER_SONG})
 
     @classmethod
-    def load(cls, path: Path) -> "SongSet":
+    def load(cls, path: Path) -> SongSet:
         return cls(**read_packed(path, *cls.PER_SONG))
 
 
-def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
-                  ) -> tuple[SongSet, list[dict[str, str]]]:
+def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig) -> tuple[SongSet, list[dict[str, str]]]:
     """Keep usable songs, drop exact duplicates (same events), assign splits.
 
     Returns the songs and one skip record per dropped file (duplicates included).
@@ -92,15 +91,17 @@ def build_songset(results: list[FileResult], root: Path, cfg: PreprocessConfig
         return SongSet(*pack([]), np.zeros(0, np.int8), np.zeros(0, str), np.zeros(0, str)), skipped
     return SongSet(
         *pack([ev for _, ev, _ in kept]),
-        split=np.array([assign_split(h, cfg.split_salt, cfg.val_fraction, cfg.test_fraction)
-                        for _, _, h in kept], dtype=np.int8),
+        split=np.array(
+            [assign_split(h, cfg.split_salt, cfg.val_fraction, cfg.test_fraction) for _, _, h in kept], dtype=np.int8
+        ),
         names=np.array([n for n, _, _ in kept]),
         content_hash=np.array([h for _, _, h in kept]),
     ), skipped
 
 
-def make_segments(songs: list[np.ndarray], normalizer: Normalizer, tones_per_step: int,
-                  length: int, hop: int) -> np.ndarray:
+def make_segments(
+    songs: list[np.ndarray], normalizer: Normalizer, tones_per_step: int, length: int, hop: int
+) -> np.ndarray:
     """Feature windows (n, length, feature_width(k)) float32 cut from each song's steps.
 
     Songs shorter than one window contribute none (zero padding would teach silence).
@@ -110,7 +111,7 @@ def make_segments(songs: list[np.ndarray], normalizer: Normalizer, tones_per_ste
     for ev in songs:
         feats = normalizer.transform(events_to_steps(ev, tones_per_step), tones_per_step)
         for s in segment_starts(len(feats), length, hop):
-            windows.append(feats[s:s + length])
+            windows.append(feats[s : s + length])
     if not windows:
         return np.zeros((0, length, width), dtype=np.float32)
     return np.stack(windows).astype(np.float32)
@@ -121,7 +122,8 @@ def load_segments(data_dir: str | Path, tones_per_step: int) -> dict[str, np.nda
     path = DataDir(Path(data_dir)).segments(tones_per_step)
     if not path.exists():
         raise FileNotFoundError(
-            f"{path} missing: add {tones_per_step} to preprocess.tones_per_step and re-run preprocess")
+            f"{path} missing: add {tones_per_step} to preprocess.tones_per_step and re-run preprocess"
+        )
     with np.load(path, allow_pickle=False) as z:
         return {s: z[s] for s in SPLITS}
 
@@ -133,8 +135,9 @@ class NoUsableMidiError(RuntimeError):
 MANIFEST_FIELDS = ("file", "outcome", "split", "notes", "events", "repair", "reason", "detail")
 
 
-def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[str, str]],
-                  root: Path) -> list[dict[str, str | int]]:
+def file_manifest(
+    results: list[FileResult], songs: SongSet, skipped: list[dict[str, str]], root: Path
+) -> list[dict[str, str | int]]:
     """One row per input file, sorted by path: ``used`` (split, notes, events) or ``skipped``
     (reason, detail), and the ``repair`` a tolerant read made. A file added to the input adds
     one row and changes no other."""
@@ -144,12 +147,31 @@ def file_manifest(results: list[FileResult], songs: SongSet, skipped: list[dict[
     for r in results:
         name = os.path.relpath(r.path, root)
         if name in split_of:
-            rows.append({"file": name, "outcome": "used", "split": SPLITS[split_of[name]], "notes": r.notes,
-                         "events": len(r.events), "repair": r.repair, "reason": "", "detail": ""})
+            rows.append(
+                {
+                    "file": name,
+                    "outcome": "used",
+                    "split": SPLITS[split_of[name]],
+                    "notes": r.notes,
+                    "events": len(r.events),
+                    "repair": r.repair,
+                    "reason": "",
+                    "detail": "",
+                }
+            )
         else:
-            rows.append({"file": name, "outcome": "skipped", "split": "", "notes": r.notes,
-                         "events": 0 if r.events is None else len(r.events), "repair": r.repair,
-                         "reason": why[name]["reason"], "detail": why[name]["detail"]})
+            rows.append(
+                {
+                    "file": name,
+                    "outcome": "skipped",
+                    "split": "",
+                    "notes": r.notes,
+                    "events": 0 if r.events is None else len(r.events),
+                    "repair": r.repair,
+                    "reason": why[name]["reason"],
+                    "detail": why[name]["detail"],
+                }
+            )
     return sorted(rows, key=lambda row: row["file"])
 
 
@@ -175,21 +197,26 @@ def preprocess_folder(input_dir: str | Path, cfg: PreprocessConfig) -> Preproces
     if len(songs.names) == 0:
         raise NoUsableMidiError(
             f"no usable MIDI file in {root} ({len(paths)} seen, {len(skipped)} skipped; "
-            f"reasons: {sorted({s['reason'] for s in skipped}) or 'no .mid/.midi files'})")
+            f"reasons: {sorted({s['reason'] for s in skipped}) or 'no .mid/.midi files'})"
+        )
     train_songs = songs.songs(0)
     notes: list[str] = []
     if not train_songs:
         raise NoUsableMidiError("no song landed in the train split; lower val/test fractions")
     normalizer = Normalizer.fit(np.concatenate(train_songs), cfg.pitch_feature, cfg.time_feature)
     segments = {
-        k: {name: make_segments(songs.songs(i), normalizer, k, cfg.segment_length, cfg.segment_hop)
-            for i, name in enumerate(SPLITS)}
+        k: {
+            name: make_segments(songs.songs(i), normalizer, k, cfg.segment_length, cfg.segment_hop)
+            for i, name in enumerate(SPLITS)
+        }
         for k in cfg.tones_per_step
     }
     short = sum(len(s) < cfg.segment_length for s in train_songs)
     if short:
-        notes.append(f"{short} train songs are shorter than one segment "
-                     f"({cfg.segment_length} events) and give no training segment")
+        notes.append(
+            f"{short} train songs are shorter than one segment "
+            f"({cfg.segment_length} events) and give no training segment"
+        )
     drums = sum(r.drum_notes for r in results if r.events is not None)
     if drums:
         notes.append(f"{drums} drum-track notes excluded (preprocess.include_drums = false)")
@@ -216,10 +243,12 @@ def preprocess_folder(input_dir: str | Path, cfg: PreprocessConfig) -> Preproces
         "segments": {f"k{k}": {s: int(len(a)) for s, a in seg.items()} for k, seg in segments.items()},
         "stats": {
             "events": int(len(ev)),
-            "events_per_song": {"min": int(lengths.min()), "median": float(np.median(lengths)),
-                                "max": int(lengths.max())},
-            "pitch": {"min": int(ev[:, 2].min()), "max": int(ev[:, 2].max()),
-                      "mean": float(ev[:, 2].mean())},
+            "events_per_song": {
+                "min": int(lengths.min()),
+                "median": float(np.median(lengths)),
+                "max": int(lengths.max()),
+            },
+            "pitch": {"min": int(ev[:, 2].min()), "max": int(ev[:, 2].max()), "mean": float(ev[:, 2].mean())},
             "velocity": {"min": int(ev[:, 3].min()), "max": int(ev[:, 3].max())},
             "chord_share": float(np.mean(ev[:, 0] == 0)),
             "dt_seconds": {"median": float(np.median(ev[:, 0])), "p99": float(np.quantile(ev[:, 0], 0.99))},

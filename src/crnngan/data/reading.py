@@ -58,8 +58,9 @@ def load_song(path: str, cfg: PreprocessConfig) -> FileResult:
         return FileResult(path, reason="absurd", detail=f"{end:.0f} s long")
     if len(events) < cfg.min_notes:
         return FileResult(path, reason="too-few-notes", detail=f"{len(events)} < {cfg.min_notes}")
-    return FileResult(path, events=events, drum_notes=content.drum_notes, notes=len(content),
-                      repair="+".join(content.repairs))
+    return FileResult(
+        path, events=events, drum_notes=content.drum_notes, notes=len(content), repair="+".join(content.repairs)
+    )
 
 
 def _load_song_star(args: tuple[str, PreprocessConfig]) -> FileResult:

@@ -169,7 +169,7 @@ class Normalizer:
     velocity_max: float = float(MAX_VELOCITY)
 
     @classmethod
-    def fit(cls, events: np.ndarray, pitch_feature: str = "midi", time_feature: str = "log") -> "Normalizer":
+    def fit(cls, events: np.ndarray, pitch_feature: str = "midi", time_feature: str = "log") -> Normalizer:
         """Fit on training events (N, 4)."""
         if pitch_feature not in ("frequency", "midi"):
             raise ValueError(f"pitch_feature must be 'frequency' or 'midi', got {pitch_feature!r}")
@@ -183,12 +183,20 @@ class Normalizer:
             s = float(np.std(x))
             return s if s > 0 else 1.0
 
-        return cls(pitch_feature=pitch_feature, time_feature=time_feature,
-                   dt_scale=scale(warp(ev[:, DT])), length_scale=scale(warp(ev[:, LENGTH])),
-                   pitch_mean=float(np.mean(pitch)), pitch_std=scale(pitch),
-                   velocity_mean=float(np.mean(ev[:, VELOCITY])), velocity_std=scale(ev[:, VELOCITY]),
-                   dt_max=float(ev[:, DT].max()), length_max=float(ev[:, LENGTH].max()),
-                   velocity_min=float(ev[:, VELOCITY].min()), velocity_max=float(ev[:, VELOCITY].max()))
+        return cls(
+            pitch_feature=pitch_feature,
+            time_feature=time_feature,
+            dt_scale=scale(warp(ev[:, DT])),
+            length_scale=scale(warp(ev[:, LENGTH])),
+            pitch_mean=float(np.mean(pitch)),
+            pitch_std=scale(pitch),
+            velocity_mean=float(np.mean(ev[:, VELOCITY])),
+            velocity_std=scale(ev[:, VELOCITY]),
+            dt_max=float(ev[:, DT].max()),
+            length_max=float(ev[:, LENGTH].max()),
+            velocity_min=float(ev[:, VELOCITY].min()),
+            velocity_max=float(ev[:, VELOCITY].max()),
+        )
 
     def _warp(self, seconds: np.ndarray) -> np.ndarray:
         return log_time(seconds) if self.time_feature == "log" else np.asarray(seconds, dtype=np.float64)
@@ -203,9 +211,14 @@ class Normalizer:
         slots = st[..., 1:].reshape(*st.shape[:-1], k, 3)  # (..., k, [length, pitch, velocity])
         present = slots[..., 2] > 0  # (..., k)
         pitch = slots[..., 1] if self.pitch_feature == "midi" else pitch_to_frequency(slots[..., 1])
-        tone = np.stack([self._warp(slots[..., 0]) / self.length_scale,
-                         (pitch - self.pitch_mean) / self.pitch_std,
-                         (slots[..., 2] - self.velocity_mean) / self.velocity_std], axis=-1)
+        tone = np.stack(
+            [
+                self._warp(slots[..., 0]) / self.length_scale,
+                (pitch - self.pitch_mean) / self.pitch_std,
+                (slots[..., 2] - self.velocity_mean) / self.velocity_std,
+            ],
+            axis=-1,
+        )
         if k > 1:
             tone = np.concatenate([tone * present[..., None], present[..., None]], axis=-1)
         dt = self._warp(st[..., :1]) / self.dt_scale  # (..., 1); 0 for a chord
@@ -223,8 +236,7 @@ class Normalizer:
         pitch = slots[..., 1] * self.pitch_std + self.pitch_mean
         if self.pitch_feature == "frequency":
             pitch = frequency_to_pitch(pitch)
-        velocity = np.clip(slots[..., 2] * self.velocity_std + self.velocity_mean,
-                           self.velocity_min, self.velocity_max)
+        velocity = np.clip(slots[..., 2] * self.velocity_std + self.velocity_mean, self.velocity_min, self.velocity_max)
         # A sounding tone lasts at least one quantum at velocity >= 1 (else it would vanish).
         length, velocity = np.maximum(length, TIME_QUANTUM), np.maximum(velocity, 1.0)
         raw = np.stack([length, np.clip(pitch, 0.0, 127.0), velocity], axis=-1)  # (..., k, 3)
@@ -239,5 +251,5 @@ class Normalizer:
         Path(path).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: str | Path) -> "Normalizer":
+    def load(cls, path: str | Path) -> Normalizer:
         return cls(**json.loads(Path(path).read_text(encoding="utf-8")))

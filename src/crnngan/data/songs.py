@@ -27,7 +27,7 @@ def pack(songs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def unpack(events: np.ndarray, offsets: np.ndarray) -> list[np.ndarray]:
     """The inverse of :func:`pack`: views of ``events``, one per song."""
-    return [events[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return [events[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def write_packed(path: str | Path, events: np.ndarray, offsets: np.ndarray, **per_song: np.ndarray) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from crnngan.evaluation.labels import MODEL_LABELS, fmt
+from crnngan.evaluation.labels import fmt, model_label
 from crnngan.evaluation.results import Results, Summary
 
 # Claims in the order of the anchors: targets T1-T5, Figure 3's captions, the conclusion.
@@ -29,7 +29,7 @@ PLATEAU_EPOCH, PLATEAU_DRIFT = 15, 0.05
 
 def _label(who: str) -> str:
     """``crnngan`` -> "C-RNN-GAN"; ``real@crnngan`` -> "real music"."""
-    return "real music" if who.startswith("real@") else MODEL_LABELS.get(who, who)
+    return "real music" if who.startswith("real@") else model_label(who)
 
 
 def _fmt_ci(stat: str, s: Summary) -> str:

@@ -25,7 +25,7 @@ from crnngan.data.representation import events_to_notes, events_to_steps
 from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.distributions import compare_sets
 from crnngan.evaluation.diversity import CollapseThresholds, diversity, verdict
-from crnngan.evaluation.labels import MODEL_LABELS, REPORTED
+from crnngan.evaluation.labels import REPORTED, model_label
 from crnngan.evaluation.results import (
     DurationResult,
     ModelAtDuration,
@@ -178,7 +178,7 @@ def evaluate_models(
         d = diversity(songs, minimum)
         if short:
             notes.append(
-                f"{MODEL_LABELS.get(name, name)}: median song of {median} tones, under "
+                f"{model_label(name)}: median song of {median} tones, under "
                 f"{SHORT_SHARE:g} x the real {minimum / SHORT_SHARE:g}: flagged short, "
                 "its distance to real music is not comparable (set to inf)"
             )

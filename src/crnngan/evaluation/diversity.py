@@ -26,14 +26,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from crnngan.constants import PITCH, TIME_QUANTUM
+from crnngan.data.notes import pitch_name
 from crnngan.data.representation import events_to_notes
-
-NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
-def pitch_name(pitch: int) -> str:
-    """MIDI number -> scientific pitch name: 60 -> "C4", 62 -> "D4"."""
-    return f"{NOTE_NAMES[pitch % 12]}{pitch // 12 - 1}"
 
 
 def _pitches(song: np.ndarray) -> np.ndarray:

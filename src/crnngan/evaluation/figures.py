@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from crnngan.data.representation import events_to_notes
-from crnngan.evaluation.labels import LABELS, MODEL_LABELS, ordered, real_label, unit
+from crnngan.evaluation.labels import LABELS, model_label, ordered, real_label, unit
 from crnngan.evaluation.results import Results
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import real_windows
@@ -23,7 +23,7 @@ REAL_COLOURS = {1: "dimgray", 3: "darkgray"}
 
 def figure_colours(results: Results) -> tuple[dict[str, str], list[str]]:
     """Legend label -> colour for :func:`histogram_values`' labels, and the real-music labels."""
-    colours = {MODEL_LABELS.get(m, m): MODEL_COLOURS.get(m, "black") for m in results.models}
+    colours = {model_label(m): MODEL_COLOURS.get(m, "black") for m in results.models}
     real = {real_label(results, k): REAL_COLOURS.get(k, "gray") for k in results.real}
     return {**colours, **real}, list(real)
 
@@ -32,7 +32,7 @@ def histogram_values(results: Results, stat: str) -> dict[str, np.ndarray]:
     """Per-song values of ``stat`` by legend label (models, then real music per layout), in
     the report's units."""
     scale = unit(stat)
-    values = {MODEL_LABELS.get(m, m): scale * results.models[m].table[stat] for m in ordered(list(results.models))}
+    values = {model_label(m): scale * results.models[m].table[stat] for m in ordered(list(results.models))}
     values.update({real_label(results, k): scale * r.table[stat] for k, r in sorted(results.real.items())})
     return values
 
@@ -59,7 +59,7 @@ def piano_roll_panel(
     for m in ordered(list(generated)):
         for i, song in enumerate(generated[m][:per_model]):
             songs.append(notes(song))
-            titles.append(f"{MODEL_LABELS.get(m, m)}, song {i + 1}")
+            titles.append(f"{model_label(m)}, song {i + 1}")
     return songs, titles
 
 
@@ -78,7 +78,7 @@ def training_curves_figure(
         for model in ordered(list(curves)):
             curve, colour = curves[model], MODEL_COLOURS.get(model, "black")
             if stat in curve:
-                ax.plot(curve["epoch"], scale * curve[stat], color=colour, label=MODEL_LABELS.get(model, model))
+                ax.plot(curve["epoch"], scale * curve[stat], color=colour, label=model_label(model))
             level = real.get(model, {}).get(stat, np.nan)
             if np.isfinite(level):
                 ax.axhline(scale * level, color=colour, linestyle="--", linewidth=1)
@@ -86,9 +86,7 @@ def training_curves_figure(
         ax.set_xlabel("epoch")
     if not curves:
         axes[0].text(0.5, 0.5, "no epoch_stats.csv", transform=axes[0].transAxes, ha="center")
-    handles = [
-        Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=MODEL_LABELS.get(m, m)) for m in ordered(list(curves))
-    ]
+    handles = [Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=model_label(m)) for m in ordered(list(curves))]
     handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean, same colour)"))
     fig.legend(handles=handles, loc="outside right center", fontsize="small")
     return fig

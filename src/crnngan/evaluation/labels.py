@@ -27,6 +27,16 @@ LABELS = {
 MODEL_LABELS = {"baseline": "baseline", "crnngan": "C-RNN-GAN", "crnngan3": "C-RNN-GAN-3"}
 
 
+def model_label(name: str) -> str:
+    """A model's name as the paper writes it (C-RNN-GAN), or the name itself for others."""
+    return MODEL_LABELS.get(name, name)
+
+
+def verdict_text(verdict: str | None) -> str:
+    """A song set's collapse verdict as the report and metrics state it (None: not collapsed)."""
+    return verdict or "not collapsed"
+
+
 def ordered(names: Sequence[str]) -> list[str]:
     """Models in the report's order: baseline, C-RNN-GAN, C-RNN-GAN-3, then any other."""
     known = list(MODEL_LABELS)

@@ -12,6 +12,7 @@ import numpy as np
 
 from crnngan.evaluation.distributions import FEATURE_NAMES
 from crnngan.evaluation.diversity import Diversity
+from crnngan.evaluation.labels import verdict_text
 from crnngan.evaluation.results import ModelAtDuration, Results, Stats
 
 
@@ -54,7 +55,7 @@ def model_metrics(results: Results, model: str) -> dict[str, Any]:
         "tones_per_step": m.real_k,
         "short": int(m.short),
         "collapsed": int(m.verdict is not None),
-        "verdict": m.verdict or "not collapsed",
+        "verdict": verdict_text(m.verdict),
         "diversity": _diversity_json(m.diversity),
         "stats": _stats_json(m.stats),
         "real_mean": {k: _finite(v) for k, v in results.real_means(model).items()},
@@ -84,7 +85,7 @@ def real_metrics(results: Results) -> dict[str, Any]:
             "window_steps": r.steps,
             "n_windows": r.n_windows,
             "test_songs": r.test_songs,
-            "verdict": r.verdict or "not collapsed",
+            "verdict": verdict_text(r.verdict),
             "diversity": _diversity_json(r.diversity),
             "stats": _stats_json(r.stats),
         }

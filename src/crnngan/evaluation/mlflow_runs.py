@@ -12,6 +12,7 @@ from mlflow import MlflowClient
 from mlflow.entities import Metric, Param
 
 from crnngan.evaluation.metrics import KEY_METRICS, mlflow_metrics
+from crnngan.evaluation.report import LISTEN_HEADING
 from crnngan.runs_view import save_runs_view
 from crnngan.tracking import find_run, parent_run, tracking_uri
 
@@ -54,7 +55,7 @@ def log_comparison(
             for model, verdict in verdicts.items():
                 client.set_tag(run.info.run_id, f"collapse.{model}", verdict)
             # The run's description in the UI: the report's opening (the verdicts).
-            opening = summary.read_text().split("## Listen and look")[0]
+            opening = summary.read_text().split(LISTEN_HEADING)[0]
             client.set_tag(run.info.run_id, "mlflow.note.content", opening)
             for path in [summary, *files]:
                 client.log_artifact(run.info.run_id, str(path), "comparison")

@@ -24,7 +24,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from scipy.io import wavfile
 
 from crnngan.constants import MAX_VELOCITY
-from crnngan.data.notes import Notes, pitch_to_frequency
+from crnngan.data.notes import Notes, pitch_name, pitch_to_frequency
 
 ArrayLike = np.ndarray | Sequence[float]
 
@@ -53,12 +53,9 @@ def _as_arrays(
     return arrays  # type: ignore[return-value]
 
 
-_NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
-
-
 def _pitch_label(pitch: float, _pos: int) -> str:
     """Axis label of a MIDI pitch in scientific notation (60 -> C4)."""
-    return f"{_NOTE_NAMES[int(pitch) % 12]}{int(pitch) // 12 - 1}"
+    return pitch_name(int(pitch))
 
 
 def piano_roll_figure(songs: Sequence[Notes], titles: Sequence[str] | None = None) -> Figure:

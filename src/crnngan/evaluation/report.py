@@ -12,7 +12,16 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from crnngan.evaluation.claims import SIMILAR_MARGIN
-from crnngan.evaluation.labels import LABELS, MODEL_LABELS, REPORTED, fmt, ordered, real_label, unit
+from crnngan.evaluation.labels import (
+    LABELS,
+    REPORTED,
+    fmt,
+    model_label,
+    ordered,
+    real_label,
+    unit,
+    verdict_text,
+)
 from crnngan.evaluation.results import ModelResult, RealResult, Results, Stats
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import SHORT_SHARE
@@ -38,7 +47,7 @@ def _overview(results: Results, order: Sequence[str], missing: Sequence[str], no
         "modulo, polyphony of the paper snapshot e75e541)"
     )
     counts = [
-        f"{MODEL_LABELS.get(m, m)} {models[m].n_songs} songs (median "
+        f"{model_label(m)} {models[m].n_songs} songs (median "
         f"{models[m].median_events} events, {models[m].empty_songs} empty)"
         for m in order
         if m in models
@@ -53,7 +62,7 @@ def _overview(results: Results, order: Sequence[str], missing: Sequence[str], no
         "layout, at the length they were asked for."
         for k, r in sorted(results.real.items())
     ]
-    lines += [f"- **{MODEL_LABELS.get(m, m)} was not evaluated**: no samples." for m in missing]
+    lines += [f"- **{model_label(m)} was not evaluated**: no samples." for m in missing]
     return lines + [f"- {n}" for n in (*results.notes, *notes)]
 
 
@@ -68,7 +77,7 @@ def _statistics_table(results: Results, order: Sequence[str]) -> list[str]:
     ]
     for m in order:
         cells = _row_cells(models[m].stats) if m in models else ["not evaluated"]
-        lines.append(f"| {MODEL_LABELS.get(m, m)} | " + " | ".join(cells) + " |")
+        lines.append(f"| {model_label(m)} | " + " | ".join(cells) + " |")
     lines += [
         f"| {real_label(results, k)} | " + " | ".join(_row_cells(r.stats)) + " |"
         for k, r in sorted(results.real.items())
@@ -96,13 +105,13 @@ def _verdicts(results: Results, order: Sequence[str]) -> list[str]:
         "",
     ]
     rows: list[tuple[str, ModelResult | RealResult]] = [
-        (MODEL_LABELS.get(m, m), results.models[m]) for m in order if m in results.models
+        (model_label(m), results.models[m]) for m in order if m in results.models
     ]
     rows += [(real_label(results, k), r) for k, r in sorted(results.real.items())]
     for label, entry in rows:
         d = entry.diversity
         lines.append(
-            f"- **{label}**: {entry.verdict or 'not collapsed'} ({round(d.distinct_share * d.songs)} "
+            f"- **{label}**: {verdict_text(entry.verdict)} ({round(d.distinct_share * d.songs)} "
             f"of {d.songs} songs distinct; most frequent pitch {100 * d.top_pitch_share:.0f}% of notes; "
             f"{100 * d.songs_with_8_pitches:.0f}% of songs with >= 8 pitches; pitch-class "
             f"distance between songs {d.pitch_class_distance:.2f}; {d.mean_notes:.0f} tones per song)."
@@ -130,7 +139,7 @@ def _closeness_table(results: Results, order: Sequence[str]) -> list[str]:
         gap = f"{LABELS[worst]} ({d[worst]:.2f} std)" if worst else "n/a"
         mg = entry.mgeval["summary"] if entry.mgeval else None
         oa_kld = f"{mg['oa']:.3f} | {mg['kld']:.3f}" if mg else "n/a | n/a"  # fewer than 2 songs
-        lines.append(f"| {MODEL_LABELS.get(m, m)} | {entry.closeness:.2f} | {gap} | {oa_kld} |")
+        lines.append(f"| {model_label(m)} | {entry.closeness:.2f} | {gap} | {oa_kld} |")
     return lines
 
 
@@ -154,9 +163,7 @@ def _duration_table(results: Results, order: Sequence[str]) -> list[str]:
     for m in (m for m in order if m in d.models):
         e = d.models[m]
         cells = [fmt(k, e.stats[k].mean) for k in FIGURE3]
-        lines.append(
-            f"| {MODEL_LABELS.get(m, m)} | {e.median_tones:g} | " + " | ".join(cells) + f" | {e.closeness:.2f} |"
-        )
+        lines.append(f"| {model_label(m)} | {e.median_tones:g} | " + " | ".join(cells) + f" | {e.closeness:.2f} |")
     cells = [fmt(k, d.real.stats[k].mean) for k in FIGURE3]
     return lines + [
         f"| real music ({d.seconds:g} s windows) | {d.real.median_tones:g} | " + " | ".join(cells) + " | - |"
@@ -188,6 +195,10 @@ def _claims_table(results: Results, claims: Sequence[Mapping[str, str]]) -> list
     ]
 
 
+# Where the report's opening (the collapse verdicts) ends: the MLflow run's description stops here.
+LISTEN_HEADING = "## Listen and look"
+
+
 def summary_markdown(
     results: Results, claims: Sequence[Mapping[str, str]], missing: Sequence[str] = (), notes: Sequence[str] = ()
 ) -> str:
@@ -197,7 +208,7 @@ def summary_markdown(
     """
     order = ordered([*results.models, *missing])
     rolls = [
-        "## Listen and look",
+        LISTEN_HEADING,
         "",
         "Two real test windows, then the first two songs of each model "
         "(`samples/<model>/song_000.mid`, ...): ![piano rolls](figures/piano_rolls.png)",

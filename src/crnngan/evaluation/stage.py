@@ -24,7 +24,7 @@ from crnngan.data.songs import load_songs
 from crnngan.evaluation.claims import claims_json, paper_claims
 from crnngan.evaluation.compare import evaluate_models
 from crnngan.evaluation.figures import figure_colours, histogram_values, piano_roll_panel, training_curves_figure
-from crnngan.evaluation.labels import LABELS, REPORTED
+from crnngan.evaluation.labels import LABELS, REPORTED, verdict_text
 from crnngan.evaluation.metrics import comparison_metrics, model_metrics, real_metrics
 from crnngan.evaluation.mlflow_runs import log_comparison, log_to_mlflow
 from crnngan.evaluation.render import histogram_figure, piano_roll_figure
@@ -116,8 +116,9 @@ def evaluate_stage(
     curves = {m: read_epoch_stats(p) for m in models if (p := ModelDir(train_dir / m).epoch_stats).exists()}
     claims = paper_claims(results, curves)
 
+    per_model = {m: model_metrics(results, m) for m in generated}
     for model in models:
-        write_json(metrics / f"{model}.json", model_metrics(results, model) if model in generated else {"evaluated": 0})
+        write_json(metrics / f"{model}.json", per_model.get(model, {"evaluated": 0}))
     write_json(metrics / "real.json", real_metrics(results))
     write_json(metrics / "claims.json", claims_json(claims))
     files = write_figures(reports / "figures", results, generated, real_songs, curves, params)
@@ -125,14 +126,12 @@ def evaluate_stage(
     summary.write_text(summary_markdown(results, claims, missing, notes))
 
     for model in generated:
-        log_to_mlflow(
-            params.mlflow.experiment, model, model_metrics(results, model), [summary, metrics / f"{model}.json", *files]
-        )
+        log_to_mlflow(params.mlflow.experiment, model, per_model[model], [summary, metrics / f"{model}.json", *files])
     log_comparison(
         params.mlflow.experiment,
         params.seed,
         comparison_metrics(results, claims),
-        {m: results.models[m].verdict or "not collapsed" for m in generated},
+        {m: verdict_text(results.models[m].verdict) for m in generated},
         summary,
         [metrics / "claims.json", *files],
     )

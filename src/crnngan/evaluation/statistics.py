@@ -38,7 +38,6 @@ PolyphonyVariant = Literal["paper", "head"]
 # song_statistics / batch.batch_statistics: False = clean, True = "paper", or a variant name.
 Legacy = bool | PolyphonyVariant
 
-PITCH_CLASS_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 # Candidate scales in the original's order: ties go to the first root C..B, then the first
 # scale in this order (its dicts iterate in insertion order on Python 3.7+, as HEAD runs).
 SCALES: dict[str, tuple[int, ...]] = {
@@ -163,7 +162,7 @@ def scale_consistency(pitches: ArrayLike, legacy: bool = False) -> tuple[float, 
 
     Returns ``(score, root pitch class 0..11, scale name)``; ties go to the first candidate
     in the original's order (roots C..B, scales as in :data:`SCALES`); the root's name is
-    ``PITCH_CLASS_NAMES[root]``. Legacy reproduces
+    ``crnngan.data.notes.PITCH_CLASS_NAMES[root]``. Legacy reproduces
     the missing modulo: a tone counts only if ``pitch % 12 - root`` is a scale degree, so a
     D-major scale scores 0.875 instead of 1.0. Empty song: ``(nan, None, None)``.
     """

@@ -39,7 +39,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -93,8 +94,10 @@ def select_unroll(compile: bool, cuda_graphs: bool, device_type: str) -> tuple[U
     """The unroll for ``train.compile`` / ``train.cuda_graphs`` on a ``device_type`` ("cpu",
     "cuda", ...) device, and its label (:func:`unroll_name` of what actually runs)."""
     if cuda_graphs and device_type != "cuda":
-        warnings.warn(f"train.cuda_graphs needs a CUDA device, training runs on {device_type}: "
-                      "continuing without CUDA graphs", stacklevel=2)
+        warnings.warn(
+            f"train.cuda_graphs needs a CUDA device, training runs on {device_type}: continuing without CUDA graphs",
+            stacklevel=2,
+        )
         cuda_graphs = False
     label = unroll_name(compile, cuda_graphs)
     return (free_run if label == "eager" else _compiled(compile, cuda_graphs)), label
@@ -117,8 +120,14 @@ def bf16_support(device_type: str) -> str | None:
         x = torch.randn(2, 3, 4, device=device, requires_grad=True)  # (B, T, F)
         with torch.autocast(device.type, dtype=torch.bfloat16):
             out, _ = lstm(x)  # (B, T, 16)
-            h, _ = torch.lstm_cell(x[:, 0], (out[:, 0, :8], out[:, 0, 8:]),
-                                   lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+            h, _ = torch.lstm_cell(
+                x[:, 0],
+                (out[:, 0, :8], out[:, 0, 8:]),
+                lstm.weight_ih_l0,
+                lstm.weight_hh_l0,
+                lstm.bias_ih_l0,
+                lstm.bias_hh_l0,
+            )
         (out.float().sum() + h.float().sum()).backward()
     except (RuntimeError, AssertionError) as exc:  # oneDNN / CUDA refusals; no CUDA build
         return f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
@@ -131,5 +140,6 @@ def check_precision(precision: str, device_type: str) -> None:
         return
     reason = bf16_support(device_type)
     if reason is not None:
-        raise ConfigError(f"train.precision: {precision} is not supported on this {device_type} "
-                          f"({reason}); use 32-true")
+        raise ConfigError(
+            f"train.precision: {precision} is not supported on this {device_type} ({reason}); use 32-true"
+        )

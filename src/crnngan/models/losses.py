@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from crnngan.models.networks import split_hypotheses
+from crnngan.models.heads import split_hypotheses
 
 # Smallest argument of log: caps each log term at -log(EPS) ~ 16 instead of inf when D is sure.
 EPS = 1e-7
@@ -38,8 +38,6 @@ def generator_loss(p_fake: Tensor) -> Tensor:
     GANs, minimises this non-saturating form, which has strong gradients while D wins.
     """
     return -_log(p_fake).mean()
-
-
 
 
 def feature_matching_loss(feat_real: Tensor, feat_fake: Tensor, form: str = "batch_mean") -> Tensor:
@@ -123,7 +121,7 @@ def pitch_errors(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tenso
 
 def hypotheses_loss(out: Tensor, target: Tensor, tones_per_step: int = 1, hypotheses: int = 1) -> Tensor:
     """G's teacher-forced loss for a head of K candidate events: out (B, T, K (F + 1)) (see
-    ``models.split_hypotheses``), target (B, T, F). K = 1 is :func:`next_event_loss`.
+    ``crnngan.models.heads.split_hypotheses``), target (B, T, F). K = 1 is :func:`next_event_loss`.
 
     Winner-takes-all (Guzman-Rivera et al. 2012; Rupprecht et al. 2017): at every step only
     one candidate, the one whose pitch is nearest the real pitch, is scored (with its whole
@@ -132,7 +130,7 @@ def hypotheses_loss(out: Tensor, target: Tensor, tones_per_step: int = 1, hypoth
     conditional mean: between two likely next pitches it predicts the pitch in between for
     every z, so G ignores its noise and, free running, drifts on one held pitch. With K
     candidates G learns K distinct continuations and how likely each is, and sampling draws
-    one (``models.choose``). The winner is picked by pitch alone because pitch is what must
+    one (``crnngan.models.heads.choose``). The winner is picked by pitch alone because pitch is what must
     not be averaged: picked by the whole event, the candidates split the data by rhythm and
     loudness, each candidate's pitch is again a mean (off the scale), and a sampled song
     changes loudness at every step (measured on the default corpus, seed 42, pretraining

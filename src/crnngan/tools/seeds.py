@@ -2,11 +2,12 @@
 
 A GAN's figures swing with the seed, so a recipe is judged on several. :func:`run` queues one
 experiment per seed (the whole pipeline with ``seed`` overridden) and waits for DVC's queue
-worker to finish them one after the other; :func:`seed_table` reads every experiment of the
-current commit and its ancestors (``dvc.api.exp_show``; the newest experiment of each seed)
-and gives, per model, each seed's key statistics and collapse flag, then their mean and
-standard deviation over the seeds; :func:`seed_claims` the paper's claims per seed (a claim
-holds across seeds only if every seed agrees: ``crnngan.evaluation.claims.claims_across_seeds``).
+worker to finish them one after the other; :func:`seed_table` takes the rows of every
+experiment of the current commit and its ancestors (``dvc.api.exp_show``, read by
+pipelines/seeds.py; the newest experiment of each seed, :func:`finished`) and gives, per
+model, each seed's key statistics and collapse flag, then their mean and standard deviation
+over the seeds; :func:`seed_claims` the paper's claims per seed (a claim holds across seeds
+only if every seed agrees: ``crnngan.evaluation.claims.claims_across_seeds``).
 """
 
 from __future__ import annotations

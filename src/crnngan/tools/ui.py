@@ -27,8 +27,10 @@ HOST = "127.0.0.1"  # never beyond this machine
 
 
 def store_uri(store: Path) -> str:
-    """The tracking URI of the store folder ``store`` (its ``mlflow.db``)."""
-    return f"sqlite:///{store.resolve() / 'mlflow.db'}"
+    """The tracking URI of the store folder ``store``, wherever it is given from."""
+    from crnngan.tracking import store_uri as uri  # MLflow loads only when a store is named
+
+    return uri(store.resolve())
 
 
 def free_port() -> int:

@@ -21,8 +21,9 @@ from torch.optim import Optimizer
 
 from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
+from crnngan.models.heads import DEFAULT_PITCH, PitchScale
 from crnngan.models.losses import hypotheses_loss
-from crnngan.models.networks import DEFAULT_PITCH, Generator, PitchScale
+from crnngan.models.networks import Generator
 from crnngan.training.rng import RNG_KEYS, restore_rng_states, rng_states
 
 Metrics = dict[str, Tensor]

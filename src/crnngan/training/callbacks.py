@@ -14,6 +14,7 @@ from crnngan.data.representation import Normalizer, events_to_notes
 from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.render import save_piano_roll, write_wav
 from crnngan.evaluation.statistics import FIGURE3
+from crnngan.paths import midi_file
 from crnngan.training.sampling import decode, write_midi_files
 
 # What training logs about itself, next to the Figure-3 statistics.
@@ -108,10 +109,11 @@ def write_fixed_samples(out: Path, songs: list[np.ndarray], epoch: int) -> None:
     write_midi_files(out, songs, prefix="fixed")
     notes = [events_to_notes(s) for s in songs]
     for i, (onsets, lengths, pitches, velocities) in enumerate(notes):
+        name = midi_file(out, i, "fixed")  # its MIDI file's name: the sound goes beside it
         if len(onsets):
-            write_wav(out / f"fixed_{i:03d}.wav", onsets, lengths, np.rint(pitches), velocities)
+            write_wav(name.with_suffix(".wav"), onsets, lengths, np.rint(pitches), velocities)
         else:
-            (out / f"fixed_{i:03d}.txt").write_text(f"epoch {epoch}, fixed noise {i}: no notes, nothing to play\n")
+            name.with_suffix(".txt").write_text(f"epoch {epoch}, fixed noise {i}: no notes, nothing to play\n")
     save_piano_roll(
         out / "piano_roll.png",
         [(o, l, np.rint(p), v) for o, l, p, v in notes],

@@ -28,7 +28,7 @@ from crnngan.models.acceleration import accelerate, check_precision
 from crnngan.paths import BEST_CHECKPOINT, LAST_CHECKPOINT, ModelDir
 from crnngan.training.baseline import BaselineModule
 from crnngan.training.gan import GANModule
-from crnngan.training.kinds import MODULES, create_module, total_epochs
+from crnngan.training.kinds import MODULES, create_module, pretrain_epochs, total_epochs
 from crnngan.training.progress import describe, progress_callbacks, quiet_lightning
 
 log = logging.getLogger("train")
@@ -108,7 +108,7 @@ def prepare(
         logger,
         callbacks,
         seed=params.seed,
-        pretrain_epochs=cfg.pretrain_epochs if cfg.kind == "gan" else 0,
+        pretrain_epochs=pretrain_epochs(cfg),
     )
     device_type = trainer.strategy.root_device.type
     check_precision(params.train.precision, device_type)  # before any training, naming the key

@@ -5,16 +5,22 @@ trains for."""
 from __future__ import annotations
 
 from crnngan.model_config import GANConfig, ModelConfig
-from crnngan.models.networks import DEFAULT_PITCH, PitchScale
+from crnngan.models.heads import DEFAULT_PITCH, PitchScale
 from crnngan.training.baseline import BaselineModule
 from crnngan.training.gan import GANModule
 
 MODULES: dict[str, type[GANModule] | type[BaselineModule]] = {"gan": GANModule, "baseline": BaselineModule}
 
 
+def pretrain_epochs(cfg: ModelConfig) -> int:
+    """Epochs of teacher-forced pretraining before the game: a GAN's own, none for the baseline
+    (whose whole training is that regression)."""
+    return cfg.pretrain_epochs if isinstance(cfg, GANConfig) else 0
+
+
 def total_epochs(cfg: ModelConfig) -> int:
     """Epochs a model of this config trains for (pretraining included for a GAN)."""
-    return cfg.epochs + (cfg.pretrain_epochs if isinstance(cfg, GANConfig) else 0)
+    return cfg.epochs + pretrain_epochs(cfg)
 
 
 def create_module(

@@ -22,7 +22,7 @@ def rng_states(device: torch.device, gather: Callable[[Tensor], Tensor] | None =
     if device.type == "cuda":
         states["cuda_rng"] = torch.cuda.get_rng_state_all()
     if gather is not None:
-        states["torch_rng_ranks"] = gather(torch.get_rng_state().to(device)).cpu()  # (world, N)
+        states["torch_rng_ranks"] = gather(states["torch_rng"].to(device)).cpu()  # (world, N)
         if device.type == "cuda":
             states["cuda_rng_ranks"] = gather(torch.cuda.get_rng_state(device).to(device)).cpu()
     return states

@@ -51,7 +51,7 @@ from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.compare import stat_distance
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.evaluation.windows import short_song_threshold, step_windows
-from crnngan.paths import ModelDir
+from crnngan.paths import DataDir, ModelDir
 from crnngan.training.fit import fit, prepare
 from crnngan.training.kinds import total_epochs
 from crnngan.training.sampling import decode
@@ -86,10 +86,10 @@ class Closeness:
 
     @classmethod
     def from_data(cls, data_dir: str | Path, params: Params, cfg: TuneConfig) -> Closeness:
-        data_dir = Path(data_dir)
+        data = DataDir(Path(data_dir))
         return cls(
-            SongSet.load(data_dir / "songs.npz").songs(1),  # 1 = the validation split
-            Normalizer.load(data_dir / "normalizer.json"),
+            SongSet.load(data.songs).songs(1),  # 1 = the validation split
+            Normalizer.load(data.normalizer),
             params.models[cfg.model].tones_per_step,
             cfg.closeness_songs,
             cfg.real_windows,

@@ -1,0 +1,122 @@
+"""What G's output layer means, step by step: the onset and presence flags drawn
+straight-through, K candidate events and the choice among them, and the circle-of-fifths
+features of pitches that G and D are fed. Pure tensor functions, shared by the networks
+(crnngan.models.networks), their losses and the compiled unroll.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def num_flags(tones_per_step: int) -> int:
+    """Binary outputs per step: the onset flag, plus a presence flag per slot when k > 1."""
+    return 1 + (tones_per_step if tones_per_step > 1 else 0)
+
+
+def num_uniforms(tones_per_step: int, hypotheses: int = 1) -> int:
+    """Uniforms G draws per step: one per flag, plus one choosing the candidate when K > 1."""
+    return num_flags(tones_per_step) + (hypotheses > 1)
+
+
+# How the pitch feature maps back to MIDI numbers: (pitch_feature, mean, std) of the
+# Normalizer, pitch_feature "midi" or "frequency" (Hz). The default reads the feature as a MIDI
+# number standardised around middle C, for networks built without data (tests, benchmark).
+PitchScale = tuple[str, float, float]
+DEFAULT_PITCH: PitchScale = ("midi", 60.0, 12.0)
+
+
+def num_pitch_classes(tones_per_step: int, pitch_classes: bool) -> int:
+    """Extra input features per step: (cos, sin) of each slot's place on the circle of fifths."""
+    return 2 * tones_per_step if pitch_classes else 0
+
+
+def circle_of_fifths(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
+    """Events (..., F) -> (..., 2k): cos and sin of each tone's angle 2 pi 7 m / 12 on the
+    circle of fifths, m its MIDI number (zeros for an absent slot).
+
+    A standardised pitch is a line: a small network needs many units to fold it into the 12
+    pitch classes that keys are made of. On the circle of fifths a major or minor scale is 7
+    neighbouring places (C major: F C G D A E B), so the mean of these vectors over the
+    tones heard so far points at the key and "in the key" is one dot product away: a
+    direction G can follow and D can check (and feature matching then compares)."""
+    kind, mean, std = pitch
+    if tones_per_step == 1:
+        values, present = x[..., 3:4], None  # (..., 1)
+    else:
+        slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+        values, present = slots[..., 1], slots[..., 3]  # (..., k) each
+    m = values * std + mean  # (..., k) MIDI numbers, or Hz
+    if kind == "frequency":
+        m = 69.0 + 12.0 * torch.log2(m.clamp_min(1.0) / 440.0)
+    angle = m * (2.0 * torch.pi * 7.0 / 12.0)
+    feats = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (..., k, 2)
+    if present is not None:
+        feats = feats * present[..., None]
+    return feats.flatten(-2)
+
+
+def with_pitch_classes(x: Tensor, tones_per_step: int, pitch: PitchScale | None) -> Tensor:
+    """(..., F) -> (..., F + 2k) with :func:`circle_of_fifths` appended; unchanged for None."""
+    return x if pitch is None else torch.cat([x, circle_of_fifths(x, tones_per_step, pitch)], dim=-1)
+
+
+def _straight_through(logit: Tensor, u: Tensor | None) -> Tensor:
+    """A 0/1 draw with probability sigmoid(logit) in the forward pass, the sigmoid's gradient in
+    the backward pass (straight-through estimator). ``u`` ~ U[0, 1) of the logit's shape makes
+    the draw (1 where u < p); None thresholds p at 0.5 instead."""
+    p = torch.sigmoid(logit)
+    hard = (p > 0.5) if u is None else (u < p)
+    return hard.to(p.dtype) + (p - p.detach())  # exactly 0 or 1 forward: (1 + p) - p can round
+
+
+def gate_outputs(out: Tensor, tones_per_step: int, u: Tensor | None = None) -> Tensor:
+    """Raw head outputs (..., F) -> events whose flags are exactly 0 or 1 and whose zeros are
+    exact; ``u`` (..., num_flags(k)) uniforms draw the flags (None: threshold at 0.5).
+
+    Column 1 is an onset logit: its flag multiplies dt (column 0), so a chord member has dt
+    exactly 0. For k > 1 each slot's 4th output is a presence logit gating the slot's
+    (length, pitch, velocity): an absent fake slot is all zeros with presence 0, exactly like
+    an absent real one. So D cannot tell fakes by their missing exact zeros, and G learns
+    chords and rests as probabilities. Free running draws the flags rather than thresholding
+    them: a chord probability of 0.4 would otherwise never give a chord.
+    """
+    onset = _straight_through(out[..., 1:2], None if u is None else u[..., :1])  # (..., 1)
+    head = torch.cat([out[..., :1] * onset, onset], dim=-1)  # (..., 2)
+    if tones_per_step == 1:
+        return torch.cat([head, out[..., 2:]], dim=-1)
+    slots = out[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+    presence = _straight_through(slots[..., 3:], None if u is None else u[..., 1:, None])  # (..., k, 1)
+    tone = torch.cat([slots[..., :3], torch.ones_like(presence)], dim=-1) * presence  # (..., k, 4)
+    return torch.cat([head, tone.flatten(-2)], dim=-1)
+
+
+def head_width(num_features: int, hypotheses: int) -> int:
+    """G's output layer width: one event, or K candidate events and K choice logits."""
+    return num_features if hypotheses == 1 else hypotheses * (num_features + 1)
+
+
+def split_hypotheses(out: Tensor, hypotheses: int) -> tuple[Tensor, Tensor]:
+    """(..., K (F + 1)) head outputs -> candidates (..., K, F) and choice logits (..., K)."""
+    return out[..., hypotheses:].unflatten(-1, (hypotheses, -1)), out[..., :hypotheses]
+
+
+def choose(out: Tensor, hypotheses: int, u: Tensor | None = None) -> Tensor:
+    """(..., K (F + 1)) head outputs -> the raw event (..., F) of one candidate, drawn with the
+    probabilities softmax(logits) by the uniforms ``u`` (...,) (None: the most likely one).
+
+    Straight-through like the flags: the forward pass is exactly the chosen candidate, the
+    backward pass reaches the other candidates' probabilities. A discrete choice, so a G that
+    learned two likely next pitches plays one of them, never the pitch in between."""
+    if hypotheses == 1:
+        return out
+    candidates, logits = split_hypotheses(out, hypotheses)  # (..., K, F), (..., K)
+    p = torch.softmax(logits.float(), dim=-1).to(out.dtype)  # (..., K)
+    if u is None:
+        index = p.argmax(-1)
+    else:  # inverse CDF: the first k whose cumulative probability exceeds u
+        index = (p.cumsum(-1) <= u[..., None]).sum(-1).clamp(max=hypotheses - 1)  # (...,)
+    pick = F.one_hot(index, hypotheses).to(p.dtype) + (p - p.detach())  # (..., K), exactly one-hot forward
+    return (pick[..., None] * candidates).sum(-2)
