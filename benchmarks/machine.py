@@ -35,6 +35,11 @@ def cpu_model() -> str:
     return _cpuinfo("model name") or platform.processor() or "unknown"
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (None where the OS has none)."""
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+
+
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on; the load average shows whether others shared it."""
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
@@ -53,7 +58,7 @@ def machine_info() -> dict[str, Any]:
         "pytorch_lightning": pl.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "load_average_1_5_15": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "load_average_1_5_15": load_average(),
     }
 
 

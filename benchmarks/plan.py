@@ -11,8 +11,8 @@ import torch
 import yaml
 
 from benchmarks.timing import Budget
-from crnngan.config import Params, parse_params
-from crnngan.tools.overlay import merged
+from crnngan.config import Params
+from crnngan.tools.overlay import overlaid
 
 # Fast paths timed beside the default step (eager unroll, float32), as train-section
 # overrides; each is the same function (tests/training/test_fast_paths.py checks losses and weights).
@@ -36,8 +36,7 @@ def default_variants(device: torch.device, quick: bool) -> list[str]:
 
 def paper_params(params_path: Path, overlay_path: Path) -> Params:
     """params.yaml with the paper overlay (configs/paper.yaml) merged in."""
-    base = yaml.safe_load(params_path.read_text())
-    return parse_params(merged(base, yaml.safe_load(overlay_path.read_text()) or {}))
+    return overlaid(yaml.safe_load(overlay_path.read_text()) or {}, params_path)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,6 @@ returned as one JSON-ready dict (:func:`run`)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 import tempfile
 import time
@@ -17,7 +16,7 @@ import torch
 from benchmarks.derived import add_peak_shares, add_speedups, speedup_target
 from benchmarks.evaluation import bench_evaluation
 from benchmarks.gpu_specs import spec_peak
-from benchmarks.machine import contention_warning, default_device, machine_info, peak_memory
+from benchmarks.machine import contention_warning, default_device, load_average, machine_info, peak_memory
 from benchmarks.matmul import bench_matmul
 from benchmarks.plan import PLANS, VARIANTS, default_variants, paper_params
 from benchmarks.preprocessing import bench_preprocess, write_synthetic_corpus
@@ -158,6 +157,6 @@ def run(
     add_peak_shares(results["training"], results["peak"])
     results["target"] = speedup_target(results["training"]["paper"], device)
     results["memory"]["final"] = peak_memory()
-    results["machine"]["load_average_1_5_15_at_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results["machine"]["load_average_1_5_15_at_end"] = load_average()
     results["wall_s"] = time.perf_counter() - start
     return results

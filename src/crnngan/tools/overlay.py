@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from crnngan.config import parse_params
+from crnngan.config import Params, parse_params
 
 
 def flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -39,11 +39,15 @@ def merged(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+def overlaid(overlay: Mapping[str, Any], params_path: str | Path = "params.yaml") -> Params:
+    """The params file with ``overlay`` merged in, validated (a bad key raises ConfigError)."""
+    return parse_params(merged(yaml.safe_load(Path(params_path).read_text()), overlay))
+
+
 def dvc_set_args(overlay_path: str | Path, params_path: str | Path = "params.yaml") -> list[str]:
     """Validate params + overlay and return the ``-S key=value`` arguments for ``dvc exp run``."""
-    base = yaml.safe_load(Path(params_path).read_text())
     overlay = yaml.safe_load(Path(overlay_path).read_text()) or {}
-    parse_params(merged(base, overlay))  # raises ConfigError naming a bad key
+    overlaid(overlay, params_path)
     args: list[str] = []
     for key, value in flatten(overlay).items():
         args += ["-S", f"{key}={json.dumps(value)}"]
