@@ -45,6 +45,14 @@ def test_a_missing_or_misspelt_model_key_or_kind_fails_naming_it():
         parse_params(tiny_raw({"models": {"crnngan": {"kind": "vae"}}}))
 
 
+@pytest.mark.parametrize("model", ["crnngan", "baseline"])
+def test_an_unknown_velocity_loss_fails_naming_the_key(model):
+    with pytest.raises(
+        ConfigError, match=rf"models\.{model}\.velocity_loss: expected one of squared, absolute, got 'l1'"
+    ):
+        parse_params(tiny_raw({"models": {model: {"velocity_loss": "l1"}}}))
+
+
 def test_a_model_config_is_its_dict_and_back():
     for cfg in parse_params(tiny_raw()).models.values():
         assert build_model(dataclasses.asdict(cfg)) == cfg

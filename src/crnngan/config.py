@@ -22,6 +22,7 @@ from crnngan.model_config import MODEL_KINDS, GANConfig, ModelConfig
 
 # Kept here, not imported from crnngan.models.losses, so that reading params never imports torch.
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
+VELOCITY_LOSSES = ("squared", "absolute")  # losses.next_event_step_losses' velocity_loss
 
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
 STRATEGIES = ("auto", "ddp")
@@ -213,6 +214,10 @@ def _check_model(m: ModelConfig, where: str) -> None:
     gan = isinstance(m, GANConfig)
     if m.optimizer not in ("sgd", "adam"):
         raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
+    if m.velocity_loss not in VELOCITY_LOSSES:
+        raise ConfigError(
+            f"{where}.velocity_loss: expected one of {', '.join(VELOCITY_LOSSES)}, got {m.velocity_loss!r}"
+        )
     for key in (
         "tones_per_step",
         "hidden_g",

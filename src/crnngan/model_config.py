@@ -25,6 +25,10 @@ class ModelConfig:
     hypotheses: int
     # Networks also see each tone's place on the circle of fifths (False: the paper's raw pitch only)
     pitch_classes: bool
+    # Free running, G is fed back its tones rounded to the semitone, as played (False: the paper's raw output)
+    feed_semitones: bool
+    # The next-event loss's velocity term: "squared" (the paper's) or "absolute" error (config.VELOCITY_LOSSES)
+    velocity_loss: str
     dropout: float
     batch_size: int
     epochs: int  # a GAN's adversarial epochs (pretraining comes first)

@@ -116,6 +116,26 @@ def test_next_event_loss_with_presence():
     assert next_event_loss(unsure, target, 2).item() == pytest.approx((5 + math.log(2)) / 10, rel=1e-6)
 
 
+def test_absolute_velocity_loss_charges_the_distance_not_its_square():
+    # k = 1 [dt, onset, length, pitch, velocity]: a new onset, every value 0 against the target.
+    big = 20.0
+    target = torch.tensor([[[1.0, 1.0, 2.0, 3.0, 4.0]]])
+    pred = torch.tensor([[[0.0, big, 0.0, 0.0, 0.0]]])
+    # squared: 1 + 4 + 9 + 16; absolute: velocity counts 4, the rest as before (1 + 4 + 9)
+    assert next_event_loss(pred, target, 1).item() == pytest.approx(30 / 5, rel=1e-6)
+    assert next_event_loss(pred, target, 1, "absolute").item() == pytest.approx(18 / 5, rel=1e-6)
+    # k = 2: only the sounding slot's velocity counts, by |error| = 3 (squared: 9)
+    slots = torch.tensor([[[0.0, 0.0, 0.0, 0.0, 3.0, 1.0, 7.0, 7.0, 7.0, 0.0]]])
+    guess = torch.tensor([[[0.0, -big, 0.0, 0.0, 0.0, big, 0.0, 0.0, 0.0, -big]]])
+    assert next_event_loss(guess, slots, 2, "absolute").item() == pytest.approx(3 / 10, rel=1e-6)
+    assert next_event_loss(guess, slots, 2).item() == pytest.approx(9 / 10, rel=1e-6)
+    # K candidates: the winner (nearest pitch) is scored with the same velocity term.
+    out = torch.cat([torch.tensor([[[big, -big]]]), pred, pred + 10.0], dim=-1)  # (1, 1, 2 (F + 1))
+    assert hypotheses_loss(out, target, 1, 2, "absolute").item() == pytest.approx(18 / 5, rel=1e-5)
+    with pytest.raises(ValueError, match="velocity loss"):
+        next_event_loss(pred, target, 1, "huber")
+
+
 @pytest.mark.parametrize(
     "d_loss, g_loss, ratio, expected",
     [

@@ -6,7 +6,15 @@ import pytest
 import torch
 
 from crnngan.data.representation import feature_width
-from crnngan.models.heads import choose, circle_of_fifths, gate_outputs, num_flags, num_uniforms, with_pitch_classes
+from crnngan.models.heads import (
+    choose,
+    circle_of_fifths,
+    gate_outputs,
+    num_flags,
+    num_uniforms,
+    on_semitones,
+    with_pitch_classes,
+)
 from crnngan.models.networks import Discriminator, Generator, num_parameters
 
 
@@ -184,3 +192,44 @@ def test_circle_of_fifths_puts_a_scale_on_one_arc():
         circle_of_fifths(hz, 2, ("frequency", 400.0, 80.0)), torch.tensor([[0.0, 1.0, 0.0, 0.0]]), atol=1e-5, rtol=0
     )
     assert with_pitch_classes(x, 1, None) is x and with_pitch_classes(x, 1, scale).shape == (8, 7)
+
+
+def test_on_semitones_rounds_sounding_pitches_straight_through():
+    # k = 1, pitch standardised as (m - 60) / 12: 61.4 -> 61 and 62.6 -> 63; the rest untouched.
+    scale = ("midi", 60.0, 12.0)
+    x = torch.tensor([[0.5, 1.0, 0.3, 1.4 / 12, 0.2], [0.0, 0.0, 0.1, 2.6 / 12, -0.4]], requires_grad=True)
+    y = on_semitones(x, 1, scale)
+    expected = x.detach().clone()
+    expected[:, 3] = torch.tensor([1.0, 3.0]) / 12
+    torch.testing.assert_close(y, expected)
+    y.sum().backward()  # the gradient passes as if nothing were rounded
+    torch.testing.assert_close(x.grad, torch.ones_like(x))
+    # k = 2 in Hz: 450 Hz is 69.39 -> A4, 440 Hz; an absent slot stays all zeros.
+    hz = ("frequency", 400.0, 80.0)
+    slots = torch.tensor([[1.0, 1.0, 0.5, (450.0 - 400.0) / 80, 0.7, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    rounded = on_semitones(slots, 2, hz)
+    expected = slots.clone()
+    expected[0, 3] = (440.0 - 400.0) / 80
+    torch.testing.assert_close(rounded, expected)
+
+
+def test_generator_feeds_back_semitones_but_returns_its_raw_output():
+    # Fed back rounded pitches, free running equals teacher forcing on the rounded output,
+    # while the output itself keeps G's real-valued pitches. A tenth of a semitone per unit,
+    # so that rounding moves what an untrained G is fed by whole units.
+    scale = ("midi", 60.3, 0.1)
+    torch.manual_seed(0)
+    g = Generator(5, hidden=8, layers=2, noise_dim=4, dropout=0.0, semitones=scale).eval()
+    z = torch.rand(2, 9, 4)
+    with torch.no_grad():
+        torch.manual_seed(5)
+        free = g(z)
+        torch.manual_seed(5)
+        u = torch.rand(9, 2, 1).transpose(0, 1)
+        forced = gate_outputs(g.teacher_forced(z, on_semitones(free, 1, scale)), 1, u)
+        torch.manual_seed(5)
+        raw_fed = gate_outputs(g.teacher_forced(z, free), 1, u)
+    torch.testing.assert_close(forced, free, atol=1e-5, rtol=1e-5)
+    midi = free[..., 3] * 0.1 + 60.3
+    assert (midi - midi.round()).abs().max() > 0.01  # the output is not rounded
+    assert (raw_fed - free).abs().max() > 0.01  # and what G is fed back matters

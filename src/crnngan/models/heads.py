@@ -33,6 +33,29 @@ def num_pitch_classes(tones_per_step: int, pitch_classes: bool) -> int:
     return 2 * tones_per_step if pitch_classes else 0
 
 
+def _pitch_values(x: Tensor, tones_per_step: int) -> tuple[Tensor, Tensor | None]:
+    """Events (..., F) -> each slot's pitch feature (..., k) and presence (..., k) (None for
+    k = 1, where every step sounds)."""
+    if tones_per_step == 1:
+        return x[..., 3:4], None  # (..., 1)
+    slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+    return slots[..., 1], slots[..., 3]  # (..., k) each
+
+
+def _midi_numbers(values: Tensor, pitch: PitchScale) -> Tensor:
+    """Pitch features -> MIDI numbers (real-valued; the inverse is :func:`_features`)."""
+    kind, mean, std = pitch
+    m = values * std + mean  # MIDI numbers, or Hz
+    return 69.0 + 12.0 * torch.log2(m.clamp_min(1.0) / 440.0) if kind == "frequency" else m
+
+
+def _features(midi: Tensor, pitch: PitchScale) -> Tensor:
+    """MIDI numbers -> pitch features, the inverse of :func:`_midi_numbers`."""
+    kind, mean, std = pitch
+    m = 440.0 * torch.pow(2.0, (midi - 69.0) / 12.0) if kind == "frequency" else midi
+    return (m - mean) / std
+
+
 def circle_of_fifths(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
     """Events (..., F) -> (..., 2k): cos and sin of each tone's angle 2 pi 7 m / 12 on the
     circle of fifths, m its MIDI number (zeros for an absent slot).
@@ -42,20 +65,33 @@ def circle_of_fifths(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tenso
     neighbouring places (C major: F C G D A E B), so the mean of these vectors over the
     tones heard so far points at the key and "in the key" is one dot product away: a
     direction G can follow and D can check (and feature matching then compares)."""
-    kind, mean, std = pitch
-    if tones_per_step == 1:
-        values, present = x[..., 3:4], None  # (..., 1)
-    else:
-        slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
-        values, present = slots[..., 1], slots[..., 3]  # (..., k) each
-    m = values * std + mean  # (..., k) MIDI numbers, or Hz
-    if kind == "frequency":
-        m = 69.0 + 12.0 * torch.log2(m.clamp_min(1.0) / 440.0)
-    angle = m * (2.0 * torch.pi * 7.0 / 12.0)
+    values, present = _pitch_values(x, tones_per_step)
+    angle = _midi_numbers(values, pitch) * (2.0 * torch.pi * 7.0 / 12.0)  # (..., k)
     feats = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (..., k, 2)
     if present is not None:
         feats = feats * present[..., None]
     return feats.flatten(-2)
+
+
+def on_semitones(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
+    """Events (..., F) with every sounding tone's pitch rounded to the nearest semitone in the
+    forward pass and passed straight through in the backward pass (absent slots stay 0).
+
+    What G is fed back while free running. Teacher forcing feeds it real pitches, which are
+    integers; its own are real-valued, anywhere between two semitones, and the tone is played
+    rounded. Fed the rounded pitch, G continues from the tone it played and from the
+    inputs it was trained on (its circle-of-fifths features included), not from a pitch
+    between two keys' notes."""
+    values, present = _pitch_values(x, tones_per_step)
+    rounded = _features(torch.round(_midi_numbers(values, pitch)), pitch)  # (..., k)
+    if present is not None:
+        rounded = rounded * present
+    shifted = values + (rounded - values).detach()  # (..., k): forward rounded, gradient identity
+    if tones_per_step == 1:
+        return torch.cat([x[..., :3], shifted, x[..., 4:]], dim=-1)
+    slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
+    slots = torch.cat([slots[..., :1], shifted[..., None], slots[..., 2:]], dim=-1)
+    return torch.cat([x[..., :2], slots.flatten(-2)], dim=-1)
 
 
 def with_pitch_classes(x: Tensor, tones_per_step: int, pitch: PitchScale | None) -> Tensor:

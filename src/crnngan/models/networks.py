@@ -24,6 +24,7 @@ from crnngan.models.heads import (
     num_flags,
     num_pitch_classes,
     num_uniforms,
+    on_semitones,
     with_pitch_classes,
 )
 
@@ -46,11 +47,15 @@ class Generator(nn.Module):
     normalised; the onset and presence outputs gate dt and the slots, :func:`gate_outputs`).
     With ``hypotheses`` K > 1 the last Linear gives K candidate events and their choice
     logits, and one candidate is drawn (:func:`choose`) before gating; ``pitch`` (the data's
-    pitch scale) adds :func:`circle_of_fifths` of the previous event to the input.
+    pitch scale) adds :func:`circle_of_fifths` of the previous event to the input. With
+    ``semitones`` (the pitch scale again) the free run feeds back each event with its pitches
+    rounded to the semitone (:func:`on_semitones`), as teacher forcing feeds real ones; None
+    feeds back the raw output, as the paper does.
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
-                 tones_per_step: int = 1, hypotheses: int = 1, pitch: PitchScale | None = None) -> None:  # fmt: skip
+                 tones_per_step: int = 1, hypotheses: int = 1, pitch: PitchScale | None = None,
+                 semitones: PitchScale | None = None) -> None:  # fmt: skip
         super().__init__()
         if hypotheses < 1:
             raise ValueError(f"hypotheses must be >= 1, got {hypotheses}")
@@ -58,6 +63,7 @@ class Generator(nn.Module):
         self.tones_per_step = tones_per_step
         self.hypotheses = hypotheses
         self.pitch = pitch  # None: the previous event is fed as it is, else with its pitch classes
+        self.semitones = semitones  # None: the free run feeds back raw pitches, else rounded ones
         self.noise_dim = noise_dim
         self.input = nn.Linear(noise_dim + num_features + num_pitch_classes(tones_per_step, pitch is not None), hidden)
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
@@ -114,6 +120,7 @@ class Generator(nn.Module):
             self.tones_per_step,
             self.hypotheses,
             self.pitch,
+            self.semitones,
         )
 
     def teacher_forced(self, z: Tensor, x: Tensor) -> Tensor:
@@ -143,6 +150,7 @@ def free_run(
     tones_per_step: int = 1,
     hypotheses: int = 1,
     pitch: PitchScale | None = None,
+    semitones: PitchScale | None = None,
 ) -> Tensor:
     """G's step loop: events (B, T, F), each step fed the previous one.
 
@@ -152,7 +160,9 @@ def free_run(
     most likely candidate); w_prev (H, F): the input layer's previous-event half;
     w_out (head_width(F, K), H), b_out: the output layer; layers: per LSTM layer nn.LSTM's
     [weight_ih, weight_hh, bias_ih, bias_hh]; tones_per_step: k, for :func:`gate_outputs`;
-    hypotheses: K, for :func:`choose`.
+    hypotheses: K, for :func:`choose`; pitch: the pitch scale of the fed-back pitch classes
+    (None: none); semitones: the pitch scale for feeding back pitches rounded to the semitone
+    (:func:`on_semitones`; None: as generated). The events returned are never rounded.
 
     The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
     calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
@@ -178,8 +188,9 @@ def free_run(
             h = h * masks[t, -1]
         u = None if flags is None else flags[t]  # (B, num_uniforms)
         raw = choose(F.linear(h, w_out, b_out), hypotheses, None if u is None else u[:, -1])  # (B, F)
-        prev = gate_outputs(raw, tones_per_step, None if u is None else u[:, :nf])  # (B, F)
-        outputs.append(prev)
+        event = gate_outputs(raw, tones_per_step, None if u is None else u[:, :nf])  # (B, F)
+        outputs.append(event)
+        prev = event if semitones is None else on_semitones(event, tones_per_step, semitones)
     return torch.stack(outputs, dim=1)  # (B, T, F)
 
 

@@ -85,13 +85,13 @@ class GeneratorModule(pl.LightningModule):
             raise ValueError(f"model.optimizer: expected 'sgd' or 'adam', got {self.cfg.optimizer!r}")
         self.num_features = num_features
         # Checkpoints store hyperparameters as YAML, which turns the tuple into a list.
-        self.pitch: PitchScale | None = (
-            (str(pitch[0]), float(pitch[1]), float(pitch[2])) if self.cfg.pitch_classes else None
-        )
+        scale = (str(pitch[0]), float(pitch[1]), float(pitch[2]))
+        self.pitch: PitchScale | None = scale if self.cfg.pitch_classes else None
+        self.semitones: PitchScale | None = scale if self.cfg.feed_semitones else None
         c = self.cfg  # params.yaml's section -> the network: one hop
         self.generator = Generator(num_features, hidden=c.hidden_g, layers=c.layers_g, noise_dim=c.noise_dim,
                                    dropout=c.dropout, tones_per_step=c.tones_per_step, hypotheses=c.hypotheses,
-                                   pitch=self.pitch)  # fmt: skip
+                                   pitch=self.pitch, semitones=self.semitones)  # fmt: skip
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
             fixed_samples,
@@ -203,7 +203,8 @@ class GeneratorModule(pl.LightningModule):
 
     def _teacher_forced_loss(self, z: Tensor, x: Tensor) -> Tensor:
         """G's next-event loss on real events x (B, T, F) with noise z (B, T, Z)."""
-        return hypotheses_loss(self.generator.teacher_forced(z, x), x, self.cfg.tones_per_step, self.cfg.hypotheses)
+        c = self.cfg
+        return hypotheses_loss(self.generator.teacher_forced(z, x), x, c.tones_per_step, c.hypotheses, c.velocity_loss)
 
     def _next_event_loss(self, x: Tensor, length: int) -> Tensor:
         """Teacher-forced next-event loss on a random window of ``length`` steps of x (B, T, F)."""
