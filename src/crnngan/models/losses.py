@@ -80,10 +80,13 @@ def _tone_errors(pred: Tensor, target: Tensor, velocity_loss: str) -> Tensor:
 
     Within a song of this kind of music a tone's velocity is mostly the previous tone's: the
     loudness is held. The squared error's optimum is the conditional mean, which blends in
-    the other loudness levels G cannot rule out, so free running it nudges every step's
-    velocity and a held loudness drifts (intensity span 6-10 where real songs hold 5.7, and
-    far more once pitches are fed back rounded). The absolute error's optimum is the
-    conditional median: the held velocity itself."""
+    the loudness levels G cannot rule out, so free running nudges each step's velocity and a
+    held loudness drifts. The absolute error's optimum, the conditional median, is the held
+    velocity itself, and its gradient is bounded: a loudness nothing predicts (a window's
+    first tone, a new level) weighs less against pitch in what the shared LSTM learns. Not
+    the default: bounded, its pull back towards the data does not grow as G drifts, and in a
+    run where D won the loudness drifted far more than under the squared error (README).
+    """
     diff = pred - target
     if velocity_loss == "squared":
         return diff.pow(2).sum(-1)
