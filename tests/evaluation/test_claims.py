@@ -71,6 +71,11 @@ def agreement(rows: list[dict], claim_start: str) -> str:
     return row["agrees"]
 
 
+def measured(rows: list[dict], claim_start: str) -> str:
+    (row,) = [r for r in rows if r["claim"].startswith(claim_start)]
+    return row["measured"]
+
+
 def test_claims_agree_disagree_inconclusive():
     results = hand_results(
         {
@@ -153,6 +158,27 @@ def test_plateau_claim_from_the_training_curve():
     for curve, expected in ((flat, "yes"), (rising, "no"), (short, "inconclusive")):
         rows = paper_claims(results, {"crnngan": curve})
         assert agreement(rows, "scale consistency of C-RNN-GAN") == expected
+
+
+def test_plateau_claim_starts_as_many_epochs_into_the_game_as_the_paper():
+    # 30 pretraining epochs (no D loss) then 20 of the game. The paper's epoch 15, after its 6
+    # pretraining epochs, is the game's epoch 9: here epoch 39.
+    results = hand_results({"crnngan": {}}, real={})
+    epochs = np.arange(50.0)
+    d_loss = np.where(epochs < 30, np.nan, 1.3)
+    # Falls by 20 points through pretraining and the game's first 9 epochs, then flat at 0.8.
+    settles = np.where(epochs < 39, 1 - epochs / 195, 0.8)
+    curve = {"epoch": epochs, "scale_consistency": settles, "d_loss": d_loss}
+    rows = paper_claims(results, {"crnngan": curve})
+    assert agreement(rows, "scale consistency of C-RNN-GAN") == "yes"
+    assert "epochs 39-49, the game's epochs from 9" in measured(rows, "scale consistency of C-RNN-GAN")
+    # The same curve read without D losses (the paper's 6 pretraining epochs) tests from epoch 15.
+    rows = paper_claims(results, {"crnngan": {"epoch": epochs, "scale_consistency": settles}})
+    assert agreement(rows, "scale consistency of C-RNN-GAN") == "no"
+    # Drifting 6 points over the game's epochs 9-19 is not stable.
+    drifts = np.where(epochs < 39, 0.9, 0.9 - (epochs - 39) * 0.006)
+    rows = paper_claims(results, {"crnngan": {"epoch": epochs, "scale_consistency": drifts, "d_loss": d_loss}})
+    assert agreement(rows, "scale consistency of C-RNN-GAN") == "no"
 
 
 def test_claims_across_seeds_need_every_seed():
