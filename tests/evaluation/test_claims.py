@@ -66,14 +66,13 @@ def hand_results(
     return Results(settings=settings, steps=30, notes=[], real={100: reference}, models=filled, duration=None)
 
 
+def claim_row(rows: list[dict], claim_start: str) -> dict:
+    (row,) = [r for r in rows if r["claim"].startswith(claim_start)]
+    return row
+
+
 def agreement(rows: list[dict], claim_start: str) -> str:
-    (row,) = [r for r in rows if r["claim"].startswith(claim_start)]
-    return row["agrees"]
-
-
-def measured(rows: list[dict], claim_start: str) -> str:
-    (row,) = [r for r in rows if r["claim"].startswith(claim_start)]
-    return row["measured"]
+    return claim_row(rows, claim_start)["agrees"]
 
 
 def test_claims_agree_disagree_inconclusive():
@@ -171,7 +170,7 @@ def test_plateau_claim_starts_as_many_epochs_into_the_game_as_the_paper():
     curve = {"epoch": epochs, "scale_consistency": settles, "d_loss": d_loss}
     rows = paper_claims(results, {"crnngan": curve})
     assert agreement(rows, "scale consistency of C-RNN-GAN") == "yes"
-    assert "epochs 39-49, the game's epochs from 9" in measured(rows, "scale consistency of C-RNN-GAN")
+    assert "epochs 39-49, the game's epochs from 9" in claim_row(rows, "scale consistency of C-RNN-GAN")["measured"]
     # The same curve read without D losses (the paper's 6 pretraining epochs) tests from epoch 15.
     rows = paper_claims(results, {"crnngan": {"epoch": epochs, "scale_consistency": settles}})
     assert agreement(rows, "scale consistency of C-RNN-GAN") == "no"

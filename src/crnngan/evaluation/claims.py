@@ -127,11 +127,10 @@ def _plateau_claim(curve: Mapping[str, np.ndarray]) -> tuple[str, str]:
     """T5 from the per-epoch scale consistency of C-RNN-GAN's fixed-noise batch, tested from
     the epoch of the game that the paper's epoch 15 was."""
     epochs, values = curve["epoch"], curve["scale_consistency"]
-    game_start = _game_start(curve)
-    start = game_start + PLATEAU_EPOCH - PAPER_PRETRAIN_EPOCHS
-    late = (epochs >= start) & np.isfinite(values)
+    into_game = PLATEAU_EPOCH - PAPER_PRETRAIN_EPOCHS  # the game's epoch 9
+    late = (epochs >= _game_start(curve) + into_game) & np.isfinite(values)
     where = (
-        f"the game's epochs from {start - game_start} "
+        f"the game's epochs from {into_game} "
         f"(as the paper's epoch {PLATEAU_EPOCH} after its {PAPER_PRETRAIN_EPOCHS} of pretraining)"
     )
     if late.sum() < 3:
