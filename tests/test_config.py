@@ -53,6 +53,11 @@ def test_an_unknown_velocity_loss_fails_naming_the_key(model):
         parse_params(tiny_raw({"models": {model: {"velocity_loss": "l1"}}}))
 
 
+def test_a_negative_teacher_noise_fails_naming_the_key():
+    with pytest.raises(ConfigError, match=r"models\.baseline\.teacher_noise: must be >= 0, got -0.1"):
+        parse_params(tiny_raw({"models": {"baseline": {"teacher_noise": -0.1}}}))
+
+
 def test_a_model_config_is_its_dict_and_back():
     for cfg in parse_params(tiny_raw()).models.values():
         assert build_model(dataclasses.asdict(cfg)) == cfg

@@ -233,6 +233,8 @@ def _check_model(m: ModelConfig, where: str) -> None:
     for key in ("dropout", *(("dropout_d_input", "ema_decay") if gan else ())):
         if not 0.0 <= getattr(m, key) < 1.0:
             raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
+    if m.teacher_noise < 0:
+        raise ConfigError(f"{where}.teacher_noise: must be >= 0, got {m.teacher_noise}")
     if m.epochs < 0 or gan and m.pretrain_epochs < 0:
         raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
     if not gan:

@@ -29,6 +29,9 @@ class ModelConfig:
     feed_semitones: bool
     # The next-event loss's velocity term: "squared" (the paper's) or "absolute" error (config.VELOCITY_LOSSES)
     velocity_loss: str
+    # Std (normalised units) of noise on the teacher-forced previous event's dt, lengths and
+    # velocities in training, so free running pulls its drift back (heads.perturb_fed); the paper: 0
+    teacher_noise: float
     dropout: float
     batch_size: int
     epochs: int  # a GAN's adversarial epochs (pretraining comes first)

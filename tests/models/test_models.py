@@ -13,6 +13,7 @@ from crnngan.models.heads import (
     num_flags,
     num_uniforms,
     on_semitones,
+    perturb_fed,
     with_pitch_classes,
 )
 from crnngan.models.networks import Discriminator, Generator, num_parameters
@@ -233,3 +234,36 @@ def test_generator_feeds_back_semitones_but_returns_its_raw_output():
     midi = free[..., 3] * 0.1 + 60.3
     assert (midi - midi.round()).abs().max() > 0.01  # the output is not rounded
     assert (raw_fed - free).abs().max() > 0.01  # and what G is fed back matters
+
+
+def test_perturb_fed_moves_only_values_that_exist_and_keeps_every_zero():
+    # k = 1, [dt, onset, length, pitch, velocity]: an onset and a chord member (dt exactly 0).
+    x = torch.tensor([[0.5, 1.0, 0.3, 0.4, 0.2], [0.0, 0.0, 0.1, -0.2, -0.4]])
+    torch.manual_seed(3)
+    y = perturb_fed(x, 1, 0.5)
+    torch.manual_seed(3)
+    noise = 0.5 * torch.randn_like(x)
+    expected = x.clone()
+    expected[0, [0, 2, 4]] += noise[0, [0, 2, 4]]  # the onset's dt, length and velocity
+    expected[1, [2, 4]] += noise[1, [2, 4]]  # the chord member keeps dt = 0
+    torch.testing.assert_close(y, expected)
+    assert (y[:, [1, 3]] == x[:, [1, 3]]).all()  # flags and pitches exactly as fed
+    # k = 2, [dt, onset, (length, pitch, velocity, presence) x 2]: slot 2 absent stays all zeros.
+    slots = torch.tensor([[0.5, 1.0, 0.3, 0.4, 0.2, 1.0, 0.0, 0.0, 0.0, 0.0]])
+    torch.manual_seed(3)
+    y = perturb_fed(slots, 2, 0.5)
+    torch.manual_seed(3)
+    noise = 0.5 * torch.randn_like(slots)
+    expected = slots.clone()
+    expected[0, [0, 2, 4]] += noise[0, [0, 2, 4]]
+    torch.testing.assert_close(y, expected)
+    assert (y[0, 6:] == 0).all()
+
+
+def test_teacher_forcing_predicts_from_what_it_is_fed():
+    # fed replaces x as the previous events: the predictions are those of teacher forcing on fed.
+    g = make_generator().eval()
+    z, x, other = torch.rand(2, 6, 4), torch.randn(2, 6, 5), torch.randn(2, 6, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(g.teacher_forced(z, x, other), g.teacher_forced(z, other))
+        assert not torch.allclose(g.teacher_forced(z, x, other), g.teacher_forced(z, x))

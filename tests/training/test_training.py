@@ -258,3 +258,21 @@ def test_every_logged_metric_is_on_the_epoch_axis(tmp_path):
     steps = {step for step, _ in recorder.calls}
     assert steps == {0, 1, 2}  # epochs, not batches (3 an epoch)
     assert any("val_d_loss" in names for _, names in recorder.calls) and not any("step" in n for _, n in recorder.calls)
+
+
+def test_teacher_noise_perturbs_what_g_is_fed_in_training_only():
+    # Same weights, same batch, same random stream: the training loss differs with noise on
+    # the fed events, the validation loss (real events fed) does not.
+    x = torch.randn(BATCH, STEPS, 5)
+    x[..., 1] = 1.0  # every step an onset
+    modules = []
+    for noise in (0.0, 0.5):
+        torch.manual_seed(0)
+        modules.append(create_module(tiny_model(teacher_noise=noise), 5, STEPS))
+    losses = []
+    for module in modules:
+        torch.manual_seed(1)
+        losses.append(module._next_event_loss(x, STEPS))
+    assert not torch.allclose(losses[0], losses[1])
+    z = torch.rand(BATCH, STEPS, 4)
+    torch.testing.assert_close(modules[0]._teacher_forced_loss(z, x), modules[1]._teacher_forced_loss(z, x))

@@ -83,10 +83,11 @@ def _tone_errors(pred: Tensor, target: Tensor, velocity_loss: str) -> Tensor:
     the loudness levels G cannot rule out, so free running nudges each step's velocity and a
     held loudness drifts. The absolute error's optimum, the conditional median, is the held
     velocity itself, and its gradient is bounded: a loudness nothing predicts (a window's
-    first tone, a new level) weighs less against pitch in what the shared LSTM learns. The
-    baseline's default, not the GANs': bounded, its pull back towards the data does not grow
-    as G drifts, and in a run where D won the loudness drifted far more than under the
-    squared error (README).
+    first tone, a new level) weighs less against pitch in what the shared LSTM learns. An
+    option, no model's default: its pull back towards the data does not grow as G drifts (in
+    a GAN run where D won the loudness drifted far more than under the squared error), and
+    the baseline's drift is answered by its cause instead, the exposure to its own errors
+    (``teacher_noise``; README).
     """
     diff = pred - target
     if velocity_loss == "squared":

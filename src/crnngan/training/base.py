@@ -21,7 +21,7 @@ from torch.optim import Optimizer
 
 from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
-from crnngan.models.heads import DEFAULT_PITCH, PitchScale
+from crnngan.models.heads import DEFAULT_PITCH, PitchScale, perturb_fed
 from crnngan.models.losses import hypotheses_loss
 from crnngan.models.networks import Generator
 from crnngan.training.rng import RNG_KEYS, restore_rng_states, rng_states
@@ -201,16 +201,24 @@ class GeneratorModule(pl.LightningModule):
             opt.step()
         return {k: v.detach() for k, v in metrics.items()}
 
-    def _teacher_forced_loss(self, z: Tensor, x: Tensor) -> Tensor:
-        """G's next-event loss on real events x (B, T, F) with noise z (B, T, Z)."""
+    def _teacher_forced_loss(self, z: Tensor, x: Tensor, fed: Tensor | None = None) -> Tensor:
+        """G's next-event loss on real events x (B, T, F) with noise z (B, T, Z), ``fed``
+        (B, T, F) fed as the previous events in x's place if given."""
         c = self.cfg
-        return hypotheses_loss(self.generator.teacher_forced(z, x), x, c.tones_per_step, c.hypotheses, c.velocity_loss)
+        out = self.generator.teacher_forced(z, x, fed)
+        return hypotheses_loss(out, x, c.tones_per_step, c.hypotheses, c.velocity_loss)
 
     def _next_event_loss(self, x: Tensor, length: int) -> Tensor:
-        """Teacher-forced next-event loss on a random window of ``length`` steps of x (B, T, F)."""
+        """Teacher-forced next-event loss on a random window of ``length`` steps of x (B, T, F),
+        G fed the window perturbed by ``teacher_noise`` (training only: validation feeds real
+        events, so its loss keeps one scale)."""
         start = int(torch.randint(0, x.shape[1] - length + 1, ()))
         window = x[:, start : start + length]  # (B, L, F)
-        return self._teacher_forced_loss(self._noise(x.shape[0], length), window)
+        z = self._noise(x.shape[0], length)
+        # No draw at 0, so a run without it keeps the random stream of one made before it existed.
+        std = self.cfg.teacher_noise
+        fed = perturb_fed(window, self.cfg.tones_per_step, std) if std > 0 else None
+        return self._teacher_forced_loss(z, window, fed)
 
     def _curriculum_length(self, steps: int) -> int:
         """Pretraining length: short windows first, growing by curriculum_step per epoch."""
