@@ -67,9 +67,11 @@ class ReferenceGenerator(nn.Module):
             outputs.append(prev)
         return torch.stack(outputs, dim=1)
 
-    def teacher_forced(self, z: Tensor, x: Tensor) -> Tensor:
-        """z (B, T, Z), x (B, T, F) -> (B, T, F), step t fed the real x_{t-1} (zeros at t = 0)."""
+    def teacher_forced(self, z: Tensor, x: Tensor, fed: Tensor | None = None) -> Tensor:
+        """z (B, T, Z), x (B, T, F) -> (B, T, F), step t fed the real x_{t-1} (zeros at t = 0),
+        or ``fed``'s (B, T, F) event t - 1 in its place if given (teacher_noise)."""
         prev, state = self._initial(z)
+        x = x if fed is None else fed
         outputs = []
         for t in range(z.shape[1]):
             out, state = self._step(z[:, t], x[:, t - 1] if t else prev, state)
