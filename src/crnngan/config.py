@@ -233,8 +233,9 @@ def _check_model(m: ModelConfig, where: str) -> None:
     for key in ("dropout", *(("dropout_d_input", "ema_decay") if gan else ())):
         if not 0.0 <= getattr(m, key) < 1.0:
             raise ConfigError(f"{where}.{key}: must be in [0, 1), got {getattr(m, key)}")
-    if m.teacher_noise < 0:
-        raise ConfigError(f"{where}.teacher_noise: must be >= 0, got {m.teacher_noise}")
+    for key in ("teacher_noise", *(("mle_weight", "lr_pretrain", "instance_noise") if gan else ())):
+        if getattr(m, key) < 0:
+            raise ConfigError(f"{where}.{key}: must be >= 0, got {getattr(m, key)}")
     if m.epochs < 0 or gan and m.pretrain_epochs < 0:
         raise ConfigError(f"{where}.epochs/pretrain_epochs: must be >= 0")
     if not gan:
@@ -245,9 +246,6 @@ def _check_model(m: ModelConfig, where: str) -> None:
         )
     if m.freeze_rule not in ("loss", "accuracy"):
         raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
-    for key in ("mle_weight", "lr_pretrain", "instance_noise"):
-        if getattr(m, key) < 0:
-            raise ConfigError(f"{where}.{key}: must be >= 0, got {getattr(m, key)}")
 
 
 def _check(params: Params) -> None:

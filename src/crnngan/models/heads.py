@@ -110,9 +110,8 @@ def perturb_fed(x: Tensor, tones_per_step: int, std: float) -> Tensor:
     answers). Pitch is spared: it is discrete, and its circle-of-fifths features (the key)
     are read from it."""
     if tones_per_step == 1:
-        mask = torch.zeros(x.shape[-1], dtype=x.dtype, device=x.device)
-        mask[[2, 4]] = 1.0  # length, velocity
-        scale = mask.expand_as(x).clone()  # (..., F)
+        scale = torch.zeros_like(x)  # (..., F)
+        scale[..., [2, 4]] = 1.0  # length, velocity: every step sounds
     else:
         slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
         columns = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=x.dtype, device=x.device)  # length, velocity

@@ -127,11 +127,11 @@ class Generator(nn.Module):
         """Next-event predictions with the real previous event x_{t-1} fed in (zeros at t = 0).
 
         z: (B, T, Z) noise, x: (B, T, F) real events; ``fed`` (B, T, F), if given, is fed in
-        x's place (x perturbed, :func:`crnngan.models.heads.perturb_fed`). Returns (B, T, head_width(F, K)) raw head
-        outputs (the onset and presence columns are logits; for K > 1, K candidates and their
-        choice logits, :func:`split_hypotheses`; for :func:`crnngan.models.losses.hypotheses_loss`),
-        row t predicting x_t. One nn.LSTM call over the whole sequence, since no input
-        depends on an output.
+        x's place (x perturbed, :func:`crnngan.models.heads.perturb_fed`). Returns
+        (B, T, head_width(F, K)) raw head outputs (the onset and presence columns are logits;
+        for K > 1, K candidates and their choice logits, :func:`split_hypotheses`; for
+        :func:`crnngan.models.losses.hypotheses_loss`), row t predicting x_t. One nn.LSTM call
+        over the whole sequence, since no input depends on an output.
         """
         prev = F.pad((x if fed is None else fed)[:, :-1], (0, 0, 1, 0))  # (B, T, F): shifted right by one step
         prev = with_pitch_classes(prev, self.tones_per_step, self.pitch)  # (B, T, F [+ 2k])
