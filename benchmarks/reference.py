@@ -126,8 +126,8 @@ def _copy_cell(cell: nn.LSTMCell, lstm: nn.LSTM, suffix: str) -> None:
 @torch.no_grad()
 def reference_generator(g: Generator) -> ReferenceGenerator:
     """A :class:`ReferenceGenerator` holding a copy of ``g``'s weights (same device, mode);
-    ``g`` must be the paper's plain network (one candidate, no pitch classes, its raw output fed back)."""
-    if g.hypotheses != 1 or g.pitch is not None or g.semitones is not None:
+    ``g`` must be the paper's plain network (one regression output, no pitch classes, its raw output fed back)."""
+    if g.hypotheses != 1 or g.pitch_head is not None or g.pitch is not None or g.semitones is not None:
         raise ValueError("the reference generator has one output, no pitch classes and feeds back its raw output")
     lstm = g.lstm
     # nn.LSTM holds 0 dropout for one layer; the head uses g.dropout either way.

@@ -109,8 +109,8 @@ def bench_training_step(
     device = device or default_device()
     train_cfg = train_cfg or TrainConfig()
     cfg = _bench_config(cfg, phase, length)
-    if reference:  # the reference is the paper's plain network: one output, raw pitch fed back
-        cfg = dataclasses.replace(cfg, hypotheses=1, pitch_classes=False, feed_semitones=False)
+    if reference:  # the reference is the paper's plain network: one regression output, raw pitch fed back
+        cfg = dataclasses.replace(cfg, hypotheses=1, pitch_head="regression", pitch_classes=False, feed_semitones=False)
     num_features = feature_width(cfg.tones_per_step)
     torch.manual_seed(seed)
     module = create_module(cfg, num_features, length, fixed_samples=1)

@@ -74,3 +74,13 @@ def test_train_devices_take_a_count_or_auto_and_bad_values_name_the_key():
         parse_params({"train": {"devices": True}})
     with pytest.raises(ConfigError, match=r"train\.strategy: expected one of auto, ddp, got 'fsdp'"):
         parse_params({"train": {"strategy": "fsdp"}})
+
+
+def test_a_bad_pitch_head_fails_naming_the_key():
+    with pytest.raises(ConfigError, match=r"models\.baseline\.pitch_head: expected one of regression, categorical"):
+        parse_params(tiny_raw({"models": {"baseline": {"pitch_head": "softmax"}}}))
+    # The categorical head replaces the candidates: with K > 1 the key to change is named.
+    with pytest.raises(ConfigError, match=r"models\.baseline\.hypotheses: must be 1 with pitch_head categorical"):
+        parse_params(tiny_raw({"models": {"baseline": {"pitch_head": "categorical", "hypotheses": 4}}}))
+    ok = parse_params(tiny_raw({"models": {"baseline": {"pitch_head": "categorical"}}}))
+    assert ok.models["baseline"].pitch_head == "categorical"

@@ -23,6 +23,7 @@ from crnngan.model_config import MODEL_KINDS, GANConfig, ModelConfig
 # Kept here, not imported from crnngan.models.losses, so that reading params never imports torch.
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
 VELOCITY_LOSSES = ("squared", "absolute")  # losses.next_event_step_losses' velocity_loss
+PITCH_HEADS = ("regression", "categorical")  # networks.Generator's pitch_head
 
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
 STRATEGIES = ("auto", "ddp")
@@ -214,6 +215,12 @@ def _check_model(m: ModelConfig, where: str) -> None:
     gan = isinstance(m, GANConfig)
     if m.optimizer not in ("sgd", "adam"):
         raise ConfigError(f"{where}.optimizer: expected 'sgd' or 'adam', got {m.optimizer!r}")
+    if m.pitch_head not in PITCH_HEADS:
+        raise ConfigError(f"{where}.pitch_head: expected one of {', '.join(PITCH_HEADS)}, got {m.pitch_head!r}")
+    if m.pitch_head == "categorical" and m.hypotheses != 1:
+        raise ConfigError(
+            f"{where}.hypotheses: must be 1 with pitch_head categorical (it replaces candidates), got {m.hypotheses}"
+        )
     if m.velocity_loss not in VELOCITY_LOSSES:
         raise ConfigError(
             f"{where}.velocity_loss: expected one of {', '.join(VELOCITY_LOSSES)}, got {m.velocity_loss!r}"

@@ -23,6 +23,9 @@ class ModelConfig:
     noise_dim: int
     # Candidate events G's head proposes per step, one drawn (1: the paper's single regression output)
     hypotheses: int
+    # How G outputs a pitch: "regression" (the paper's, one real number per slot) or
+    # "categorical" (128 logits over the MIDI numbers, one drawn; needs hypotheses 1)
+    pitch_head: str
     # Networks also see each tone's place on the circle of fifths (False: the paper's raw pitch only)
     pitch_classes: bool
     # Free running, G is fed back its tones rounded to the semitone, as played (False: the paper's raw output)

@@ -5,8 +5,10 @@ import math
 import pytest
 import torch
 
+from crnngan.models.heads import MIDI_PITCHES
 from crnngan.models.losses import (
     EPS,
+    categorical_pitch_loss,
     discriminator_loss,
     feature_matching_loss,
     freeze_by_accuracy,
@@ -203,6 +205,39 @@ def test_hypotheses_loss_scores_the_nearest_candidate_and_learns_which_it_was():
     # One candidate is the plain next-event loss.
     single = torch.tensor([[off]])
     assert hypotheses_loss(single, target, 1, 1).item() == next_event_loss(single, target, 1).item()
+
+
+def test_categorical_pitch_loss_is_the_cross_entropy_of_the_real_midi_number():
+    # k = 1: the real event plays MIDI 62 (feature 2 / 12 on the (60, 12) scale).
+    target = torch.tensor([[[0.5, 1.0, 1.0, 2 / 12, 0.0]]])
+    event = [0.5, 50.0, 1.0, -7.0, 0.0]  # right but for its own pitch output, which is not scored
+    uniform = torch.tensor([[[*event, *([0.0] * MIDI_PITCHES)]]])
+    scale = ("midi", 60.0, 12.0)
+    bce = math.log1p(math.exp(-50.0))
+    assert categorical_pitch_loss(uniform, target, 1, scale).item() == pytest.approx(
+        (math.log(MIDI_PITCHES) + bce) / 5, rel=1e-6
+    )
+    sure = uniform.clone()
+    sure[..., 5 + 62] = 30.0  # certain of 62: nothing left to learn
+    assert categorical_pitch_loss(sure, target, 1, scale).item() == pytest.approx(0.0, abs=1e-6)
+    wrong = uniform.clone()
+    wrong[..., 5 + 61] = 30.0  # certain of the neighbour: cross-entropy ~30, whatever the distance
+    assert categorical_pitch_loss(wrong, target, 1, scale).item() == pytest.approx(30.0 / 5, rel=1e-4)
+    # The other values are scored as in the next-event loss: velocity off by 2 adds 4.
+    louder = uniform.clone()
+    louder[..., 4] = 2.0
+    diff = categorical_pitch_loss(louder, target, 1, scale) - categorical_pitch_loss(uniform, target, 1, scale)
+    assert diff.item() == pytest.approx(4 / 5, rel=1e-5)
+
+
+def test_categorical_pitch_loss_skips_absent_slots():
+    # k = 2, F = 10: slot 0 sounds MIDI 72, slot 1 is absent; uniform logits, events exact.
+    target = torch.tensor([[[0.5, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]]])
+    event = torch.tensor([0.5, 50.0, 1.0, 0.0, 0.0, 50.0, 0.0, 0.0, 0.0, -50.0])
+    out = torch.cat([event, torch.zeros(2 * MIDI_PITCHES)])[None, None]
+    bce = 3 * math.log1p(math.exp(-50.0))
+    loss = categorical_pitch_loss(out, target, 2, ("midi", 60.0, 12.0))
+    assert loss.item() == pytest.approx((math.log(MIDI_PITCHES) + bce) / 10, rel=1e-6)
 
 
 def test_hypotheses_are_chosen_by_pitch_not_by_the_whole_event():

@@ -7,9 +7,12 @@ import torch
 
 from crnngan.data.representation import feature_width
 from crnngan.models.heads import (
+    MIDI_PITCHES,
     choose,
     circle_of_fifths,
+    draw_pitches,
     gate_outputs,
+    head_width,
     num_flags,
     num_uniforms,
     on_semitones,
@@ -157,6 +160,62 @@ def test_candidates_are_drawn_with_their_probability():
     torch.manual_seed(0)
     picks = choose(out, 2, torch.rand(4000))
     assert (picks == 5.0).float().mean().item() == pytest.approx(0.75, abs=0.03)
+
+
+def test_draw_pitches_plays_a_midi_number_with_its_probability_straight_through():
+    # k = 1, F = 5, MIDI scale (60, 12): p(62) = 0.25, p(67) = 0.75, every other number ~0.
+    event = torch.tensor([0.1, 1.0, 0.2, 9.0, 0.3])  # its own pitch output (9.0) is not used
+    logits = torch.full((MIDI_PITCHES,), -100.0)
+    logits[62], logits[67] = 0.0, math.log(3.0)
+    logits.requires_grad_(True)
+    out = torch.cat([event, logits])
+    scale = ("midi", 60.0, 12.0)
+    low, high = (62 - 60) / 12, (67 - 60) / 12
+    assert draw_pitches(out, 5, 1, scale, torch.tensor([0.2])).tolist() == pytest.approx([0.1, 1.0, 0.2, low, 0.3])
+    assert draw_pitches(out, 5, 1, scale, torch.tensor([0.3]))[3].item() == pytest.approx(high)
+    assert draw_pitches(out, 5, 1, scale, None)[3].item() == pytest.approx(high)  # the most likely
+    draw_pitches(out, 5, 1, scale, torch.tensor([0.3]))[3].backward()
+    # d/dlogit_67 of sum_m p_m feature(m) = p_62 p_67 (feature(67) - feature(62)) = 0.1875 * 5 / 12
+    assert logits.grad[67].item() == pytest.approx(0.1875 * 5 / 12, abs=1e-6)
+    assert logits.grad[62].item() == pytest.approx(-0.1875 * 5 / 12, abs=1e-6)
+    # On the frequency scale the number is converted: A4 (69) is 440 Hz.
+    hz = draw_pitches(torch.cat([event, torch.eye(MIDI_PITCHES)[69] * 50]), 5, 1, ("frequency", 400.0, 100.0))
+    assert hz[3].item() == pytest.approx(0.4, abs=1e-5)
+
+
+def test_draw_pitches_fills_each_slot_for_k_above_one():
+    # k = 2, F = 10: slot 0 plays 48, slot 1 plays 72 (thresholded); dt, onset and the rest kept.
+    event = torch.arange(10.0)
+    logits = torch.zeros(2, MIDI_PITCHES)
+    logits[0, 48], logits[1, 72] = 50.0, 50.0
+    out = draw_pitches(torch.cat([event, logits.flatten()]), 10, 2, ("midi", 60.0, 12.0))
+    assert out.tolist() == pytest.approx([0, 1, 2, -1.0, 4, 5, 6, 1.0, 8, 9])
+    assert head_width(10, 1, 2, True) == 10 + 2 * MIDI_PITCHES
+    assert num_uniforms(2, 1, True) == 3 + 2  # onset + 2 presence flags, then one per slot's pitch
+
+
+@pytest.mark.parametrize("tones", [1, 3])
+def test_generator_with_categorical_pitch_plays_integers_and_matches_teacher_forcing(tones):
+    torch.manual_seed(0)
+    num_features = feature_width(tones)
+    scale = ("midi", 60.0, 12.0)
+    g = Generator(num_features, 8, 2, 4, 0.0, tones, pitch=scale, pitch_head=scale).eval()
+    z = torch.rand(2, 9, 4)
+    assert g.teacher_forced(z, torch.randn(2, 9, num_features)).shape == (2, 9, num_features + tones * MIDI_PITCHES)
+    with torch.no_grad():
+        torch.manual_seed(5)
+        free = g(z)
+        torch.manual_seed(5)  # the uniforms G drew: flags, then each slot's pitch, (T, B, flags + k)
+        u = torch.rand(9, 2, num_uniforms(tones, 1, True)).transpose(0, 1)
+        nf = num_flags(tones)
+        raw = draw_pitches(g.teacher_forced(z, free), num_features, tones, scale, u[..., nf:])
+        forced = gate_outputs(raw, tones, u[..., :nf])
+    torch.testing.assert_close(forced, free, atol=1e-5, rtol=1e-5)
+    midi = free[..., 3] * 12 + 60 if tones == 1 else free[..., 2:].unflatten(-1, (tones, 4))[..., 1] * 12 + 60
+    torch.testing.assert_close(midi, midi.round(), atol=1e-4, rtol=0)  # every pitch a MIDI number
+    assert midi.unique().numel() > 3  # drawn, not the one most likely pitch
+    with pytest.raises(ValueError, match="hypotheses must be 1"):
+        Generator(num_features, 8, 2, 4, 0.0, tones, hypotheses=2, pitch_head=scale)
 
 
 @pytest.mark.parametrize("tones", [1, 3])

@@ -1,6 +1,7 @@
 """What G's output layer means, step by step: the onset and presence flags drawn
-straight-through, K candidate events and the choice among them, and the circle-of-fifths
-features of pitches that G and D are fed. Pure tensor functions, shared by the networks
+straight-through, K candidate events and the choice among them, the categorical pitch head's
+draw among the 128 MIDI pitches, and the circle-of-fifths features of pitches that G and D
+are fed. Pure tensor functions, shared by the networks
 (crnngan.models.networks), their losses and the compiled unroll.
 """
 
@@ -16,9 +17,14 @@ def num_flags(tones_per_step: int) -> int:
     return 1 + (tones_per_step if tones_per_step > 1 else 0)
 
 
-def num_uniforms(tones_per_step: int, hypotheses: int = 1) -> int:
-    """Uniforms G draws per step: one per flag, plus one choosing the candidate when K > 1."""
-    return num_flags(tones_per_step) + (hypotheses > 1)
+def num_uniforms(tones_per_step: int, hypotheses: int = 1, categorical: bool = False) -> int:
+    """Uniforms G draws per step, in this order: one per flag, one per slot drawing its pitch
+    with the categorical pitch head, one choosing the candidate when K > 1."""
+    return num_flags(tones_per_step) + (tones_per_step if categorical else 0) + (hypotheses > 1)
+
+
+# The categorical pitch head's classes: every MIDI number, 0-127, whatever the corpus spans.
+MIDI_PITCHES = 128
 
 
 # How the pitch feature maps back to MIDI numbers: (pitch_feature, mean, std) of the
@@ -33,7 +39,7 @@ def num_pitch_classes(tones_per_step: int, pitch_classes: bool) -> int:
     return 2 * tones_per_step if pitch_classes else 0
 
 
-def _pitch_values(x: Tensor, tones_per_step: int) -> tuple[Tensor, Tensor | None]:
+def pitch_values(x: Tensor, tones_per_step: int) -> tuple[Tensor, Tensor | None]:
     """Events (..., F) -> each slot's pitch feature (..., k) and presence (..., k) (None for
     k = 1, where every step sounds)."""
     if tones_per_step == 1:
@@ -65,7 +71,7 @@ def circle_of_fifths(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tenso
     neighbouring places (C major: F C G D A E B), so the mean of these vectors over the
     tones heard so far points at the key and "in the key" is one dot product away: a
     direction G can follow and D can check (and feature matching then compares)."""
-    values, present = _pitch_values(x, tones_per_step)
+    values, present = pitch_values(x, tones_per_step)
     angle = _midi_numbers(values, pitch) * (2.0 * torch.pi * 7.0 / 12.0)  # (..., k)
     feats = torch.stack([torch.cos(angle), torch.sin(angle)], dim=-1)  # (..., k, 2)
     if present is not None:
@@ -82,16 +88,27 @@ def on_semitones(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
     rounded. Fed the rounded pitch, G continues from the tone it played and from the
     inputs it was trained on (its circle-of-fifths features included), not from a pitch
     between two keys' notes."""
-    values, present = _pitch_values(x, tones_per_step)
+    values, present = pitch_values(x, tones_per_step)
     rounded = _features(torch.round(_midi_numbers(values, pitch)), pitch)  # (..., k)
     if present is not None:
         rounded = rounded * present
-    shifted = values + (rounded - values).detach()  # (..., k): forward rounded, gradient identity
+    return with_pitch_values(x, tones_per_step, values + (rounded - values).detach())  # forward rounded
+
+
+def with_pitch_values(x: Tensor, tones_per_step: int, values: Tensor) -> Tensor:
+    """Events (..., F) with each slot's pitch feature replaced by ``values`` (..., k)."""
     if tones_per_step == 1:
-        return torch.cat([x[..., :3], shifted, x[..., 4:]], dim=-1)
+        return torch.cat([x[..., :3], values, x[..., 4:]], dim=-1)
     slots = x[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., k, 4)
-    slots = torch.cat([slots[..., :1], shifted[..., None], slots[..., 2:]], dim=-1)
+    slots = torch.cat([slots[..., :1], values[..., None], slots[..., 2:]], dim=-1)
     return torch.cat([x[..., :2], slots.flatten(-2)], dim=-1)
+
+
+def pitch_classes_of(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
+    """Events (..., F) -> each slot's MIDI number as a class index (..., k), long: the nearest
+    integer, clamped to 0-127 (an absent slot's index is meaningless; mask it by presence)."""
+    values, _ = pitch_values(x, tones_per_step)
+    return torch.round(_midi_numbers(values, pitch)).clamp(0, MIDI_PITCHES - 1).long()
 
 
 def perturb_fed(x: Tensor, tones_per_step: int, std: float) -> Tensor:
@@ -155,9 +172,11 @@ def gate_outputs(out: Tensor, tones_per_step: int, u: Tensor | None = None) -> T
     return torch.cat([head, tone.flatten(-2)], dim=-1)
 
 
-def head_width(num_features: int, hypotheses: int) -> int:
-    """G's output layer width: one event, or K candidate events and K choice logits."""
-    return num_features if hypotheses == 1 else hypotheses * (num_features + 1)
+def head_width(num_features: int, hypotheses: int, tones_per_step: int = 1, categorical: bool = False) -> int:
+    """G's output layer width: one event, or K candidate events and K choice logits; the
+    categorical pitch head adds 128 pitch logits per slot after the event (:func:`draw_pitches`)."""
+    width = num_features if hypotheses == 1 else hypotheses * (num_features + 1)
+    return width + (tones_per_step * MIDI_PITCHES if categorical else 0)
 
 
 def split_hypotheses(out: Tensor, hypotheses: int) -> tuple[Tensor, Tensor]:
@@ -175,10 +194,36 @@ def choose(out: Tensor, hypotheses: int, u: Tensor | None = None) -> Tensor:
     if hypotheses == 1:
         return out
     candidates, logits = split_hypotheses(out, hypotheses)  # (..., K, F), (..., K)
-    p = torch.softmax(logits.float(), dim=-1).to(out.dtype)  # (..., K)
+    return (_draw(logits, u)[..., None] * candidates).sum(-2)
+
+
+def _draw(logits: Tensor, u: Tensor | None) -> Tensor:
+    """(..., N) logits -> (..., N): one-hot in the forward pass, drawn with the probabilities
+    softmax(logits) by the uniforms ``u`` (...,) (None: the most likely class), and the
+    softmax's gradient in the backward pass (straight-through)."""
+    n = logits.shape[-1]
+    p = torch.softmax(logits.float(), dim=-1).to(logits.dtype)  # (..., N)
     if u is None:
         index = p.argmax(-1)
-    else:  # inverse CDF: the first k whose cumulative probability exceeds u
-        index = (p.cumsum(-1) <= u[..., None]).sum(-1).clamp(max=hypotheses - 1)  # (...,)
-    pick = F.one_hot(index, hypotheses).to(p.dtype) + (p - p.detach())  # (..., K), exactly one-hot forward
-    return (pick[..., None] * candidates).sum(-2)
+    else:  # inverse CDF: the first class whose cumulative probability exceeds u
+        index = (p.cumsum(-1) <= u[..., None]).sum(-1).clamp(max=n - 1)  # (...,)
+    return F.one_hot(index, n).to(p.dtype) + (p - p.detach())  # exactly one-hot forward
+
+
+def draw_pitches(out: Tensor, num_features: int, tones_per_step: int, pitch: PitchScale,
+                 u: Tensor | None = None) -> Tensor:  # fmt: skip
+    """(..., F + 128 k) head outputs of the categorical pitch head -> the raw event (..., F)
+    with each slot's pitch the feature of a MIDI number drawn from softmax(its 128 logits) by
+    the uniforms ``u`` (..., k) (None: the most likely number). The event's own pitch
+    outputs are not used.
+
+    Straight-through as :func:`choose`: the forward pass is exactly an integer MIDI number,
+    the backward pass reaches every number's probability, weighted by its pitch feature.
+    A regression head (or a few candidates, each regressed to the mean pitch of the steps it
+    wins) can only place a handful of fixed pitch lanes; a distribution over the 128 numbers
+    can learn which of them are likely given the key and the line so far, as the
+    categorical melody models of this field do."""
+    logits = out[..., num_features:].unflatten(-1, (tones_per_step, MIDI_PITCHES))  # (..., k, 128)
+    pick = _draw(logits, u)  # (..., k, 128)
+    grid = _features(torch.arange(MIDI_PITCHES, device=out.device, dtype=out.dtype), pitch)  # (128,)
+    return with_pitch_values(out[..., :num_features], tones_per_step, (pick * grid).sum(-1))

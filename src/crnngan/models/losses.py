@@ -10,7 +10,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from crnngan.models.heads import split_hypotheses
+from crnngan.models.heads import (
+    MIDI_PITCHES,
+    PitchScale,
+    pitch_classes_of,
+    pitch_values,
+    split_hypotheses,
+    with_pitch_values,
+)
 
 # Smallest argument of log: caps each log term at -log(EPS) ~ 16 instead of inf when D is sure.
 EPS = 1e-7
@@ -142,6 +149,30 @@ def pitch_errors(pred: Tensor, target: Tensor, tones_per_step: int = 1) -> Tenso
     p_slots = pred[..., 2:].unflatten(-1, (tones_per_step, 4))  # (..., T, k, 4)
     t_slots = target[..., 2:].unflatten(-1, (tones_per_step, 4))
     return ((p_slots[..., 1] - t_slots[..., 1]).pow(2) * t_slots[..., 3]).sum(-1)
+
+
+def categorical_pitch_loss(
+    out: Tensor, target: Tensor, tones_per_step: int, pitch: PitchScale, velocity_loss: str = "squared"
+) -> Tensor:
+    """G's teacher-forced loss for the categorical pitch head: out (B, T, F + 128 k) (see
+    ``crnngan.models.heads.draw_pitches``), target (B, T, F).
+
+    :func:`next_event_step_losses` for everything but pitch, whose squared error is replaced
+    by the cross-entropy of each sounding slot's 128 logits against its real MIDI number
+    (the event's own pitch outputs are unused and get no gradient). Summed and divided by the
+    number of target values, on :func:`next_event_loss`'s scale, as :func:`hypotheses_loss`.
+    The cross-entropy is in nats, not squared units: validation losses compare within one
+    head kind."""
+    num_features = target.shape[-1]
+    values, present = pitch_values(target.float(), tones_per_step)  # (B, T, k) each (present None for k = 1)
+    event = with_pitch_values(out[..., :num_features].float(), tones_per_step, values)
+    per = next_event_step_losses(event, target, tones_per_step, velocity_loss)  # (B, T): pitch error 0
+    logits = out[..., num_features:].unflatten(-1, (tones_per_step, MIDI_PITCHES)).float()  # (B, T, k, 128)
+    real = pitch_classes_of(target.float(), tones_per_step, pitch)  # (B, T, k)
+    ce = F.cross_entropy(logits.flatten(0, -2), real.flatten(), reduction="none").view_as(real)  # (B, T, k)
+    if present is not None:
+        ce = ce * present  # absent slots have no pitch
+    return (per.sum() + ce.sum()) / target.numel()
 
 
 def hypotheses_loss(

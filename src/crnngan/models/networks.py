@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from crnngan.models.heads import (
     PitchScale,
     choose,
+    draw_pitches,
     gate_outputs,
     head_width,
     num_flags,
@@ -50,31 +51,38 @@ class Generator(nn.Module):
     pitch scale) adds :func:`circle_of_fifths` of the previous event to the input. With
     ``semitones`` (the pitch scale again) the free run feeds back each event with its pitches
     rounded to the semitone (:func:`on_semitones`), as teacher forcing feeds real ones; None
-    feeds back the raw output, as the paper does.
+    feeds back the raw output, as the paper does. With ``pitch_head`` (the pitch scale again)
+    each slot's pitch is drawn from 128 logits over the MIDI numbers (:func:`draw_pitches`)
+    instead of regressed (None, the paper's); it replaces the candidates, so K must be 1.
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
                  tones_per_step: int = 1, hypotheses: int = 1, pitch: PitchScale | None = None,
-                 semitones: PitchScale | None = None) -> None:  # fmt: skip
+                 semitones: PitchScale | None = None, pitch_head: PitchScale | None = None) -> None:  # fmt: skip
         super().__init__()
         if hypotheses < 1:
             raise ValueError(f"hypotheses must be >= 1, got {hypotheses}")
+        if pitch_head is not None and hypotheses > 1:
+            raise ValueError(
+                f"a categorical pitch head replaces the candidates: hypotheses must be 1, not {hypotheses}"
+            )
         self.num_features = num_features
         self.tones_per_step = tones_per_step
         self.hypotheses = hypotheses
         self.pitch = pitch  # None: the previous event is fed as it is, else with its pitch classes
         self.semitones = semitones  # None: the free run feeds back raw pitches, else rounded ones
+        self.pitch_head = pitch_head  # None: pitch regressed, else drawn among the MIDI numbers
         self.noise_dim = noise_dim
         self.input = nn.Linear(noise_dim + num_features + num_pitch_classes(tones_per_step, pitch is not None), hidden)
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
         self.dropout = nn.Dropout(dropout)
-        self.output = nn.Linear(hidden, head_width(num_features, hypotheses))
+        self.output = nn.Linear(hidden, head_width(num_features, hypotheses, tones_per_step, pitch_head is not None))
         # The free-running step loop (free_run or a compiled twin); a plain function, not a
         # bound method or submodule, so a copy of the module shares it safely.
         self.unroll: Callable[..., Tensor] = free_run
 
     def _head(self, lstm_out: Tensor) -> Tensor:
-        """(..., H) LSTM outputs -> (..., head_width(F, K)) raw head outputs."""
+        """(..., H) LSTM outputs -> (..., head_width(F, K, k, categorical)) raw head outputs."""
         return self.output(self.dropout(lstm_out))
 
     def forward(self, z: Tensor) -> Tensor:
@@ -98,11 +106,10 @@ class Generator(nn.Module):
             masks = F.dropout(
                 drive.new_ones(steps, self.lstm.num_layers, batch, self.lstm.hidden_size), self.dropout.p, training=True
             )
-        # The uniforms that draw each step's flags (and, for K > 1, its candidate), also drawn
-        # up front: (T, B, num_uniforms(k, K)).
-        flags = torch.rand(
-            steps, batch, num_uniforms(self.tones_per_step, self.hypotheses), device=z.device, dtype=drive.dtype
-        )
+        # The uniforms that draw each step's flags (and its pitches or, for K > 1, its
+        # candidate), also drawn up front: (T, B, num_uniforms(k, K, categorical)).
+        uniforms = num_uniforms(self.tones_per_step, self.hypotheses, self.pitch_head is not None)
+        flags = torch.rand(steps, batch, uniforms, device=z.device, dtype=drive.dtype)
         lstm = self.lstm
         layers = [
             [getattr(lstm, f"{name}_l{i}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -121,6 +128,7 @@ class Generator(nn.Module):
             self.hypotheses,
             self.pitch,
             self.semitones,
+            self.pitch_head,
         )
 
     def teacher_forced(self, z: Tensor, x: Tensor, fed: Tensor | None = None) -> Tensor:
@@ -128,8 +136,9 @@ class Generator(nn.Module):
 
         z: (B, T, Z) noise, x: (B, T, F) real events; ``fed`` (B, T, F), if given, is fed in
         x's place (x perturbed, :func:`crnngan.models.heads.perturb_fed`). Returns
-        (B, T, head_width(F, K)) raw head outputs (the onset and presence columns are logits;
-        for K > 1, K candidates and their choice logits, :func:`split_hypotheses`; for
+        (B, T, head_width(F, K, k, categorical)) raw head outputs (the onset and presence
+        columns are logits; for K > 1, K candidates and their choice logits,
+        :func:`split_hypotheses`; then the pitch logits of the categorical head; for
         :func:`crnngan.models.losses.hypotheses_loss`), row t predicting x_t. One nn.LSTM call
         over the whole sequence, since no input depends on an output.
         """
@@ -152,18 +161,21 @@ def free_run(
     hypotheses: int = 1,
     pitch: PitchScale | None = None,
     semitones: PitchScale | None = None,
+    pitch_head: PitchScale | None = None,
 ) -> Tensor:
     """G's step loop: events (B, T, F), each step fed the previous one.
 
     drive (B, T, H): the noise half of the input layer plus its bias; masks (T, L, B, H):
-    dropout masks (None: no dropout); flags (T, B, num_uniforms(k, K)): the uniforms that draw
-    the onset / presence flags and, for K > 1, the candidate (None: thresholded at 0.5, the
-    most likely candidate); w_prev (H, F): the input layer's previous-event half;
-    w_out (head_width(F, K), H), b_out: the output layer; layers: per LSTM layer nn.LSTM's
+    dropout masks (None: no dropout); flags (T, B, num_uniforms(k, K, categorical)): the
+    uniforms that draw the onset / presence flags, the pitches of the categorical head and,
+    for K > 1, the candidate (None: thresholded at 0.5, the most likely pitch and candidate);
+    w_prev (H, F): the input layer's previous-event half; w_out (head_width(F, K, k,
+    categorical), H), b_out: the output layer; layers: per LSTM layer nn.LSTM's
     [weight_ih, weight_hh, bias_ih, bias_hh]; tones_per_step: k, for :func:`gate_outputs`;
     hypotheses: K, for :func:`choose`; pitch: the pitch scale of the fed-back pitch classes
     (None: none); semitones: the pitch scale for feeding back pitches rounded to the semitone
-    (:func:`on_semitones`; None: as generated). The events returned are never rounded.
+    (:func:`on_semitones`; None: as generated); pitch_head: the pitch scale of the categorical
+    pitch head (:func:`draw_pitches`; None: pitch regressed). The events returned are never rounded.
 
     The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
     calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
@@ -188,7 +200,10 @@ def free_run(
         if masks is not None:
             h = h * masks[t, -1]
         u = None if flags is None else flags[t]  # (B, num_uniforms)
-        raw = choose(F.linear(h, w_out, b_out), hypotheses, None if u is None else u[:, -1])  # (B, F)
+        raw = F.linear(h, w_out, b_out)  # (B, head_width)
+        if pitch_head is not None:  # K = 1: the uniforms after the flags draw the k pitches
+            raw = draw_pitches(raw, num_features, tones_per_step, pitch_head, None if u is None else u[:, nf:])
+        raw = choose(raw, hypotheses, None if u is None else u[:, -1])  # (B, F)
         event = gate_outputs(raw, tones_per_step, None if u is None else u[:, :nf])  # (B, F)
         outputs.append(event)
         prev = event if semitones is None else on_semitones(event, tones_per_step, semitones)

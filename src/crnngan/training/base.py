@@ -22,7 +22,7 @@ from torch.optim import Optimizer
 from crnngan.data.representation import feature_width
 from crnngan.model_config import ModelConfig
 from crnngan.models.heads import DEFAULT_PITCH, PitchScale, perturb_fed
-from crnngan.models.losses import hypotheses_loss
+from crnngan.models.losses import categorical_pitch_loss, hypotheses_loss
 from crnngan.models.networks import Generator
 from crnngan.training.rng import RNG_KEYS, restore_rng_states, rng_states
 
@@ -88,10 +88,11 @@ class GeneratorModule(pl.LightningModule):
         scale = (str(pitch[0]), float(pitch[1]), float(pitch[2]))
         self.pitch: PitchScale | None = scale if self.cfg.pitch_classes else None
         self.semitones: PitchScale | None = scale if self.cfg.feed_semitones else None
+        self.pitch_head: PitchScale | None = scale if self.cfg.pitch_head == "categorical" else None
         c = self.cfg  # params.yaml's section -> the network: one hop
         self.generator = Generator(num_features, hidden=c.hidden_g, layers=c.layers_g, noise_dim=c.noise_dim,
                                    dropout=c.dropout, tones_per_step=c.tones_per_step, hypotheses=c.hypotheses,
-                                   pitch=self.pitch, semitones=self.semitones)  # fmt: skip
+                                   pitch=self.pitch, semitones=self.semitones, pitch_head=self.pitch_head)  # fmt: skip
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
             fixed_samples,
@@ -206,6 +207,8 @@ class GeneratorModule(pl.LightningModule):
         (B, T, F) fed as the previous events in x's place if given."""
         c = self.cfg
         out = self.generator.teacher_forced(z, x, fed)
+        if self.pitch_head is not None:
+            return categorical_pitch_loss(out, x, c.tones_per_step, self.pitch_head, c.velocity_loss)
         return hypotheses_loss(out, x, c.tones_per_step, c.hypotheses, c.velocity_loss)
 
     def _next_event_loss(self, x: Tensor, length: int) -> Tensor:

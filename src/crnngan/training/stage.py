@@ -55,7 +55,7 @@ def describe_run(model: str, cfg: ModelConfig, seed: int) -> str:
     )
     return (
         f"{model}: {cfg.tones_per_step} tone(s) per step, {phases}, G {cfg.layers_g}x{cfg.hidden_g} "
-        f"with {cfg.hypotheses} candidate(s) per step, seed {seed}"
+        f"with {cfg.hypotheses} candidate(s) per step and a {cfg.pitch_head} pitch head, seed {seed}"
     )
 
 
