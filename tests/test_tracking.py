@@ -237,10 +237,10 @@ def test_a_training_run_describes_itself_in_one_line():
 
     from crnngan.training import stage as train
 
-    gan = tiny_model("crnngan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8)
+    gan = tiny_model("crnngan", pretrain_epochs=30, epochs=20, hidden_g=64, hypotheses=8, pitch_head="regression")
     assert train.describe_run("crnngan", gan, 42) == (
         "crnngan: 1 tone(s) per step, 30 pretraining + 20 adversarial epochs, G 2x64 with 8 candidate(s) "
-        "per step, seed 42"
+        "per step and a regression pitch head, seed 42"
     )
     baseline = tiny_model("baseline", epochs=50)
     assert "50 epochs of next-event regression" in train.describe_run("baseline", baseline, 1)

@@ -19,9 +19,9 @@ from crnngan.training.sampling import sample_to_dir
 
 @pytest.mark.parametrize("tones", [1, 3])
 def test_checkpoint_to_midi(tmp_path, tones):
-    # One candidate event per step, and G itself samples (no average of Gs): pinning G's head
+    # One regressed event per step, and G itself samples (no average of Gs): pinning G's head
     # below pins the songs.
-    cfg = tiny_model(tones_per_step=tones, hypotheses=1, ema_decay=0.0)
+    cfg = tiny_model(tones_per_step=tones, hypotheses=1, pitch_head="regression", ema_decay=0.0)
     features = feature_width(tones)
     trainer = build_trainer(TrainConfig(accelerator="cpu"), total_epochs(cfg), tmp_path, seed=0)
     module = create_module(cfg, features, 8, fixed_samples=2)
