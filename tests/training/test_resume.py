@@ -72,11 +72,14 @@ def test_resume_refuses_other_settings(tmp_path):
         train(tiny_model("baseline"), tmp_path)
 
 
-@pytest.mark.parametrize("name, hypotheses", [("crnngan", 1), ("crnngan3", 3), ("baseline", 3)])
-def test_load_module_round_trip(tmp_path, name, hypotheses):
-    # With the recipe's heads and inputs: the categorical pitch head (crnngan) or 3 candidate
-    # events, pitch classes on a data scale.
-    cfg = tiny_model(name, tones_per_step=3, hypotheses=hypotheses, pitch_classes=True)
+@pytest.mark.parametrize(
+    ("name", "hypotheses", "head"),
+    [("crnngan", 1, "categorical"), ("crnngan3", 3, "regression"), ("baseline", 3, "regression")],
+)
+def test_load_module_round_trip(tmp_path, name, hypotheses, head):
+    # With the recipe's heads and inputs (3 candidate events) or the categorical pitch head,
+    # pitch classes on a data scale.
+    cfg = tiny_model(name, tones_per_step=3, hypotheses=hypotheses, pitch_head=head, pitch_classes=True)
     _, module, _, checkpoint = train(cfg, tmp_path, pitch=("midi", 64.0, 9.0))
     for path in (tmp_path / "ckpt" / "last.ckpt", checkpoint.best_model_path):
         loaded = load_module(path)
