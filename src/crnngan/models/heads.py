@@ -104,10 +104,10 @@ def with_pitch_values(x: Tensor, tones_per_step: int, values: Tensor) -> Tensor:
     return torch.cat([x[..., :2], slots.flatten(-2)], dim=-1)
 
 
-def pitch_classes_of(x: Tensor, tones_per_step: int, pitch: PitchScale) -> Tensor:
-    """Events (..., F) -> each slot's MIDI number as a class index (..., k), long: the nearest
-    integer, clamped to 0-127 (an absent slot's index is meaningless; mask it by presence)."""
-    values, _ = pitch_values(x, tones_per_step)
+def midi_classes(values: Tensor, pitch: PitchScale) -> Tensor:
+    """Pitch features (..., k) (:func:`pitch_values`) -> MIDI numbers as class indices, long:
+    the nearest integer, clamped to 0-127 (an absent slot's index is meaningless; mask it by
+    presence)."""
     return torch.round(_midi_numbers(values, pitch)).clamp(0, MIDI_PITCHES - 1).long()
 
 

@@ -13,7 +13,7 @@ from torch import Tensor
 from crnngan.models.heads import (
     MIDI_PITCHES,
     PitchScale,
-    pitch_classes_of,
+    midi_classes,
     pitch_values,
     split_hypotheses,
     with_pitch_values,
@@ -168,7 +168,7 @@ def categorical_pitch_loss(
     event = with_pitch_values(out[..., :num_features].float(), tones_per_step, values)
     per = next_event_step_losses(event, target, tones_per_step, velocity_loss)  # (B, T): pitch error 0
     logits = out[..., num_features:].unflatten(-1, (tones_per_step, MIDI_PITCHES)).float()  # (B, T, k, 128)
-    real = pitch_classes_of(target.float(), tones_per_step, pitch)  # (B, T, k)
+    real = midi_classes(values, pitch)  # (B, T, k)
     ce = F.cross_entropy(logits.flatten(0, -2), real.flatten(), reduction="none").view_as(real)  # (B, T, k)
     if present is not None:
         ce = ce * present  # absent slots have no pitch
