@@ -8,6 +8,7 @@ from pathlib import Path
 from crnngan.cli import model_stage_parser
 from crnngan.config import load_params
 from crnngan.paths import DataDir, ModelDir
+from crnngan.training.rng import pin_threads
 from crnngan.training.sampling import sample_to_dir
 
 log = logging.getLogger("sample")
@@ -17,7 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = model_stage_parser(__doc__, "samples")
     ap.add_argument("--models", type=Path, default=Path("models"), help="the train stages' folder")
     args = ap.parse_args(argv)
-    s = load_params(args.params).sample
+    params = load_params(args.params)
+    s = params.sample
+    pin_threads(params.train.threads)  # G's unroll sums as it did in training's fixed-noise songs
     out = args.out or Path("samples") / args.model
     shutil.rmtree(out, ignore_errors=True)
     songs = sample_to_dir(

@@ -3,6 +3,7 @@
 import dataclasses
 
 import pytest
+import torch
 import yaml
 from params_fixtures import PARAMS_YAML, tiny_raw
 
@@ -74,6 +75,19 @@ def test_train_devices_take_a_count_or_auto_and_bad_values_name_the_key():
         parse_params({"train": {"devices": True}})
     with pytest.raises(ConfigError, match=r"train\.strategy: expected one of auto, ddp, got 'fsdp'"):
         parse_params({"train": {"strategy": "fsdp"}})
+
+
+def test_train_threads_pin_torch_and_a_negative_count_names_the_key(monkeypatch):
+    from crnngan.training.rng import pin_threads
+
+    assert parse_params({}).train.threads == 2
+    with pytest.raises(ConfigError, match=r"train\.threads must be >= 0 \(0 = one per core\), got -1"):
+        parse_params({"train": {"threads": -1}})
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: calls.append(n))
+    calls: list[int] = []
+    pin_threads(3)
+    pin_threads(0)  # torch's default stays
+    assert calls == [3]
 
 
 def test_a_bad_pitch_head_fails_naming_the_key():

@@ -82,6 +82,9 @@ class TrainConfig:
     compile: bool = False  # torch.compile the generator's unroll (crnngan.models.acceleration)
     cuda_graphs: bool = False  # replay the unroll as CUDA graphs (GPU only; ignored on CPU)
     num_workers: int = 0
+    # torch's CPU threads in training and sampling: a sum split over another number of threads
+    # adds in another order, so bits (and then a GAN's trajectory) follow the count; 0 = one per core
+    threads: int = 2
     deterministic: bool = True
     log_every_n_epochs: int = 1  # paper statistics of the fixed-noise batch
     artifacts_every_n_epochs: int = 5  # its MIDI, WAV and piano roll to MLflow; 0 = never
@@ -264,6 +267,8 @@ def _check(params: Params) -> None:
         _check_model(m, f"models.{name}")
     if params.train.strategy not in STRATEGIES:
         raise ConfigError(f"train.strategy: expected one of {', '.join(STRATEGIES)}, got {params.train.strategy!r}")
+    if params.train.threads < 0:
+        raise ConfigError(f"train.threads must be >= 0 (0 = one per core), got {params.train.threads}")
     p = params.preprocess
     if p.segment_length < 2 or p.segment_hop < 1:
         raise ConfigError("preprocess.segment_length must be >= 2 and segment_hop >= 1")

@@ -55,6 +55,19 @@ def test_transform_inverse_round_trip(k, time_feature, pitch_feature):
     np.testing.assert_array_equal(steps_to_events(back, k)[:, 2].round(), events[:, 2])
 
 
+def test_a_constant_column_keeps_its_units():
+    # Seven tones of 0.25 s at one loudness. The mean of seven log_time(0.25) rounds (numpy
+    # sums fewer than 8 values in order, the same on every CPU), so the std is ~1e-16, not 0.
+    events = np.array([[0.0, 0.25, 60 + i, 80] for i in range(7)])
+    assert 0 < np.std(log_time(events[:, 1])) < 1e-15
+    norm = Normalizer.fit(events)
+    assert (norm.length_scale, norm.velocity_std) == (1.0, 1.0)
+    feats = norm.transform(events_to_steps(events, 1), 1)  # (7, 5): [dt, onset, length, pitch, velocity]
+    # in log ticks, unscaled
+    np.testing.assert_allclose(feats[:, 2], np.full(7, np.log1p(0.25 / TIME_QUANTUM)), rtol=1e-6)
+    np.testing.assert_array_equal(feats[:, 4], 0.0)
+
+
 def test_presence_column_for_several_tones_per_step():
     events = notes_to_events(NOTES)
     norm = Normalizer.fit(events)

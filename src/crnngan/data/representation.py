@@ -180,8 +180,9 @@ class Normalizer:
         warp = log_time if time_feature == "log" else np.asarray
 
         def scale(x: np.ndarray) -> float:
-            s = float(np.std(x))
-            return s if s > 0 else 1.0
+            # A constant column keeps its units. Its std is not always exactly 0: log_time's
+            # rounding leaves ~1e-16 on a constant length, which would scale it to ~1e16.
+            return float(np.std(x)) if np.ptp(x) > 0 else 1.0
 
         return cls(
             pitch_feature=pitch_feature,

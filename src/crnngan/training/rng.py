@@ -15,6 +15,16 @@ from torch import Tensor
 RNG_KEYS = ("torch_rng", "cuda_rng", "torch_rng_ranks", "cuda_rng_ranks")
 
 
+def pin_threads(threads: int) -> None:
+    """Run torch's CPU kernels on ``threads`` threads (0: leave torch's default, one per core).
+
+    A run is bit-identical only at one thread count: a matrix product split over more threads
+    sums in another order. Pinning the count makes a machine with more cores train as a
+    2-core one of the same instruction set does."""
+    if threads:
+        torch.set_num_threads(threads)
+
+
 def rng_states(device: torch.device, gather: Callable[[Tensor], Tensor] | None = None) -> dict[str, Any]:
     """This process's RNG states, and with ``gather`` (the strategy's all_gather, under DDP)
     every process's, as ``(world, N)`` byte tensors."""

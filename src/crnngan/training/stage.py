@@ -29,6 +29,7 @@ from crnngan.training.base import NonFiniteLossError
 from crnngan.training.callbacks import EpochStats
 from crnngan.training.fit import completed, fit, open_run_dir, prepare, save_run_state
 from crnngan.training.kinds import total_epochs
+from crnngan.training.rng import pin_threads
 
 log = logging.getLogger("train")
 
@@ -64,6 +65,7 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
     (0 trained, 1 a non-finite loss stopped it, 130 interrupted: run again to resume)."""
     cfg = params.models[model]
     out = ModelDir(out_dir)
+    pin_threads(params.train.threads)
     if rank_zero_only.rank != 0:
         # Under train.strategy ddp, Lightning runs the command again for every other
         # process: it trains its shard and nothing else. Rank 0 owns the folder, the MLflow
