@@ -81,6 +81,9 @@ class GANConfig(ModelConfig):
     label_smoothing: float
     # Dropout on D's input features. The original code: its dropout (0.5), real and fake alike.
     dropout_d_input: float
+    # D judges G's tones as played, pitches rounded to the semitone (straight-through, so G's
+    # gradient still reaches its real-valued output); False: the paper's raw output
+    judge_semitones: bool
     # Std of Gaussian noise added to what D sees (real and fake), annealed linearly to 0 over
     # the adversarial epochs (instance noise, Sonderby et al. 2017); the paper: 0.
     instance_noise: float

@@ -276,3 +276,25 @@ def test_teacher_noise_perturbs_what_g_is_fed_in_training_only():
     assert not torch.allclose(losses[0], losses[1])
     z = torch.rand(BATCH, STEPS, 4)
     torch.testing.assert_close(modules[0]._teacher_forced_loss(z, x), modules[1]._teacher_forced_loss(z, x))
+
+
+@pytest.mark.parametrize("judge", [False, True])
+def test_d_judges_the_tones_as_played_with_judge_semitones(tmp_path, monkeypatch, judge):
+    # One pretraining batch, then one adversarial one: record what D is shown as fake in
+    # training (validation judges too).
+    shown = []
+    judge_fn = GANModule._judge
+
+    def record(self, real, fake):
+        if self.training:
+            shown.append(fake)
+        return judge_fn(self, real, fake)
+
+    monkeypatch.setattr(GANModule, "_judge", record)
+    pitch = ("midi", 60.0, 12.0)  # feature = (MIDI - 60) / 12
+    train(tiny_model(judge_semitones=judge), tmp_path, pitch=pitch)
+    d_step, g_step = shown  # (B, T, 5) each: [dt, onset, length, pitch, velocity]
+    midi = g_step[..., 3] * 12.0 + 60.0
+    assert torch.equal(d_step, g_step.detach())  # one fake batch serves both players
+    assert torch.allclose(midi, midi.round(), atol=1e-4) == judge  # G's raw output is between semitones
+    assert g_step.requires_grad  # straight-through: G's step still reaches its output

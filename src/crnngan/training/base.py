@@ -86,6 +86,7 @@ class GeneratorModule(pl.LightningModule):
         self.num_features = num_features
         # Checkpoints store hyperparameters as YAML, which turns the tuple into a list.
         scale = (str(pitch[0]), float(pitch[1]), float(pitch[2]))
+        self.scale: PitchScale = scale  # the pitch feature's scale, whatever the options
         self.pitch: PitchScale | None = scale if self.cfg.pitch_classes else None
         self.semitones: PitchScale | None = scale if self.cfg.feed_semitones else None
         self.pitch_head: PitchScale | None = scale if self.cfg.pitch_head == "categorical" else None

@@ -11,6 +11,7 @@ from torch import Tensor
 from torch.optim import Optimizer
 
 from crnngan.model_config import GANConfig
+from crnngan.models.heads import on_semitones
 from crnngan.models.losses import (
     discriminator_loss,
     feature_matching_loss,
@@ -137,6 +138,10 @@ class GANModule(GeneratorModule):
         # One fake batch serves both phases; it needs a graph only if G is going to update.
         with torch.set_grad_enabled(not freeze_g):
             fake = self.generator(self._noise(x.shape[0], x.shape[1]))  # (B, T, F)
+        if self.cfg.judge_semitones:
+            # Real pitches are whole semitones and a tone is played rounded: D then judges the
+            # notes a listener hears, not how far between two keys' notes G's output sits.
+            fake = on_semitones(fake, self.cfg.tones_per_step, self.scale)
         d = self._update(opt_d, lambda: self._d_losses(x, fake.detach()), "d_loss", batch_idx, freeze_d)
         g = self._update(opt_g, lambda: self._g_losses(x, fake), "g_loss", batch_idx, freeze_g)
         if self.cfg.ema_decay > 0 and not freeze_g:
