@@ -75,8 +75,8 @@ def test_baseline_one_batch_smoke(tmp_path):
 @pytest.mark.parametrize(
     "rule, freezes",
     [
-        (dict(freeze_ratio=0.0), 0),
-        (dict(freeze_ratio=1.0), 2),
+        (dict(freeze_rule="loss", freeze_ratio=0.0), 0),
+        (dict(freeze_rule="loss", freeze_ratio=1.0), 2),
         (dict(freeze_rule="accuracy", freeze_accuracy=0.0), 2),
         (dict(freeze_rule="accuracy", freeze_accuracy=1.01), 0),
     ],
