@@ -96,5 +96,8 @@ def test_a_bad_pitch_head_fails_naming_the_key():
     # The categorical head replaces the candidates: with K > 1 the key to change is named.
     with pytest.raises(ConfigError, match=r"models\.baseline\.hypotheses: must be 1 with pitch_head categorical"):
         parse_params(tiny_raw({"models": {"baseline": {"pitch_head": "categorical", "hypotheses": 4}}}))
+    for share in (0.0, 1.5):
+        with pytest.raises(ConfigError, match=r"models\.crnngan\.pitch_top_p: expected a share in \(0, 1\]"):
+            parse_params(tiny_raw({"models": {"crnngan": {"pitch_top_p": share}}}))
     ok = parse_params(tiny_raw({"models": {"baseline": {"pitch_head": "categorical"}}}))
     assert ok.models["baseline"].pitch_head == "categorical"

@@ -224,6 +224,8 @@ def _check_model(m: ModelConfig, where: str) -> None:
         raise ConfigError(
             f"{where}.hypotheses: must be 1 with pitch_head categorical (it replaces candidates), got {m.hypotheses}"
         )
+    if not 0.0 < m.pitch_top_p <= 1.0:
+        raise ConfigError(f"{where}.pitch_top_p: expected a share in (0, 1], got {m.pitch_top_p}")
     if m.velocity_loss not in VELOCITY_LOSSES:
         raise ConfigError(
             f"{where}.velocity_loss: expected one of {', '.join(VELOCITY_LOSSES)}, got {m.velocity_loss!r}"

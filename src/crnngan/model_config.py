@@ -26,6 +26,9 @@ class ModelConfig:
     # How G outputs a pitch: "regression" (the paper's, one real number per slot) or
     # "categorical" (128 logits over the MIDI numbers, one drawn; needs hypotheses 1)
     pitch_head: str
+    # The categorical head draws each pitch among the most likely numbers holding this share of
+    # its probability (nucleus sampling; 1: all 128, the plain softmax draw); the regression head ignores it
+    pitch_top_p: float
     # Networks also see each tone's place on the circle of fifths (False: the paper's raw pitch only)
     pitch_classes: bool
     # Free running, G is fed back its tones rounded to the semitone, as played (False: the paper's raw output)

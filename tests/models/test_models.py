@@ -11,6 +11,7 @@ from crnngan.models.heads import (
     choose,
     circle_of_fifths,
     draw_pitches,
+    nucleus,
     gate_outputs,
     head_width,
     num_flags,
@@ -183,6 +184,35 @@ def test_draw_pitches_plays_a_midi_number_with_its_probability_straight_through(
     assert hz[3].item() == pytest.approx(0.4, abs=1e-5)
 
 
+def test_nucleus_keeps_the_most_likely_classes_up_to_top_p_renormalised():
+    # Classes in no order: p = (0.15, 0.5, 0.05, 0.3); ranked 0.5, 0.3, 0.15, 0.05 with the mass
+    # before each 0, 0.5, 0.8, 0.95. A class stays while the mass before it is under top_p.
+    p = torch.tensor([0.15, 0.5, 0.05, 0.3])
+    torch.testing.assert_close(nucleus(p, 0.4), torch.tensor([0.0, 1.0, 0.0, 0.0]))  # the top one always stays
+    torch.testing.assert_close(nucleus(p, 0.7), torch.tensor([0.0, 0.625, 0.0, 0.375]))  # 0.5, 0.3 / 0.8
+    torch.testing.assert_close(nucleus(p, 0.85), torch.tensor([0.15, 0.5, 0.0, 0.3]) / 0.95)
+    torch.testing.assert_close(nucleus(p.expand(2, 4), 0.99), p.expand(2, 4))  # per row; all four kept
+
+
+def test_draw_pitches_with_top_p_never_plays_the_tail():
+    # p(62) = 0.25, p(67) = 0.75: with top_p 0.7 only 67 is left, so u = 0.2, which plays 62 from
+    # the whole distribution, plays 67; the draw is then certain, so no gradient reaches the
+    # logits (without the nucleus: 0.1875 * 5 / 12 = 0.078, the test above).
+    event = torch.tensor([0.1, 1.0, 0.2, 9.0, 0.3])
+    logits = torch.full((MIDI_PITCHES,), -100.0)
+    logits[62], logits[67] = 0.0, math.log(3.0)
+    logits.requires_grad_(True)
+    out = torch.cat([event, logits])
+    scale = ("midi", 60.0, 12.0)
+    assert draw_pitches(out, 5, 1, scale, torch.tensor([0.2]))[3].item() == pytest.approx(2 / 12)
+    played = draw_pitches(out, 5, 1, scale, torch.tensor([0.2]), top_p=0.7)[3]
+    assert played.item() == pytest.approx(7 / 12)
+    played.backward()
+    assert logits.grad.abs().max().item() < 1e-6  # float rounding of the renormalised 1
+    # At 0.8 both stay, as without a nucleus (their mass is 1 - 126 e^-100).
+    assert draw_pitches(out, 5, 1, scale, torch.tensor([0.2]), top_p=0.8)[3].item() == pytest.approx(2 / 12)
+
+
 def test_draw_pitches_fills_each_slot_for_k_above_one():
     # k = 2, F = 10: slot 0 plays 48, slot 1 plays 72 (thresholded); dt, onset and the rest kept.
     event = torch.arange(10.0)
@@ -194,12 +224,12 @@ def test_draw_pitches_fills_each_slot_for_k_above_one():
     assert num_uniforms(2, 1, True) == 3 + 2  # onset + 2 presence flags, then one per slot's pitch
 
 
-@pytest.mark.parametrize("tones", [1, 3])
-def test_generator_with_categorical_pitch_plays_integers_and_matches_teacher_forcing(tones):
+@pytest.mark.parametrize(("tones", "top_p"), [(1, 1.0), (3, 1.0), (1, 0.6)])
+def test_generator_with_categorical_pitch_plays_integers_and_matches_teacher_forcing(tones, top_p):
     torch.manual_seed(0)
     num_features = feature_width(tones)
     scale = ("midi", 60.0, 12.0)
-    g = Generator(num_features, 8, 2, 4, 0.0, tones, pitch=scale, pitch_head=scale).eval()
+    g = Generator(num_features, 8, 2, 4, 0.0, tones, pitch=scale, pitch_head=scale, top_p=top_p).eval()
     z = torch.rand(2, 9, 4)
     assert g.teacher_forced(z, torch.randn(2, 9, num_features)).shape == (2, 9, num_features + tones * MIDI_PITCHES)
     with torch.no_grad():
@@ -208,7 +238,7 @@ def test_generator_with_categorical_pitch_plays_integers_and_matches_teacher_for
         torch.manual_seed(5)  # the uniforms G drew: flags, then each slot's pitch, (T, B, flags + k)
         u = torch.rand(9, 2, num_uniforms(tones, 1, True)).transpose(0, 1)
         nf = num_flags(tones)
-        raw = draw_pitches(g.teacher_forced(z, free), num_features, tones, scale, u[..., nf:])
+        raw = draw_pitches(g.teacher_forced(z, free), num_features, tones, scale, u[..., nf:], top_p)
         forced = gate_outputs(raw, tones, u[..., :nf])
     torch.testing.assert_close(forced, free, atol=1e-5, rtol=1e-5)
     midi = free[..., 3] * 12 + 60 if tones == 1 else free[..., 2:].unflatten(-1, (tones, 4))[..., 1] * 12 + 60

@@ -197,12 +197,15 @@ def choose(out: Tensor, hypotheses: int, u: Tensor | None = None) -> Tensor:
     return (_draw(logits, u)[..., None] * candidates).sum(-2)
 
 
-def _draw(logits: Tensor, u: Tensor | None) -> Tensor:
+def _draw(logits: Tensor, u: Tensor | None, top_p: float = 1.0) -> Tensor:
     """(..., N) logits -> (..., N): one-hot in the forward pass, drawn with the probabilities
     softmax(logits) by the uniforms ``u`` (...,) (None: the most likely class), and the
-    softmax's gradient in the backward pass (straight-through)."""
+    softmax's gradient in the backward pass (straight-through). With ``top_p`` < 1 the draw
+    is among the nucleus alone (:func:`nucleus`), renormalised, and so is the gradient."""
     n = logits.shape[-1]
     p = torch.softmax(logits.float(), dim=-1).to(logits.dtype)  # (..., N)
+    if top_p < 1.0:
+        p = nucleus(p, top_p)
     if u is None:
         index = p.argmax(-1)
     else:  # inverse CDF: the first class whose cumulative probability exceeds u
@@ -210,12 +213,28 @@ def _draw(logits: Tensor, u: Tensor | None) -> Tensor:
     return F.one_hot(index, n).to(p.dtype) + (p - p.detach())  # exactly one-hot forward
 
 
+def nucleus(p: Tensor, top_p: float) -> Tensor:
+    """(..., N) probabilities -> (..., N) the same, kept only on the nucleus and renormalised:
+    the most likely classes, in order, until their mass reaches ``top_p`` (the class that
+    crosses it included, so the most likely one always stays; Holtzman et al. 2020, nucleus
+    sampling). The mask is a constant; the gradient flows through the kept probabilities.
+
+    Why: cross-entropy leaves a floor of probability on every one of the 128 MIDI numbers,
+    and a song draws 100 of them, so a few tones per song fall far off the line and out of
+    the key (the tail), widening the span to twice real music's while the body of the
+    pitches spans as real music does (README)."""
+    ranked, order = p.sort(dim=-1, descending=True, stable=True)  # (..., N) each
+    keep = (ranked.cumsum(-1) - ranked) < top_p  # the mass before a class is under top_p
+    kept = p * torch.zeros_like(keep).scatter(-1, order, keep).to(p.dtype)  # (..., N)
+    return kept / kept.sum(-1, keepdim=True)
+
+
 def draw_pitches(out: Tensor, num_features: int, tones_per_step: int, pitch: PitchScale,
-                 u: Tensor | None = None) -> Tensor:  # fmt: skip
+                 u: Tensor | None = None, top_p: float = 1.0) -> Tensor:  # fmt: skip
     """(..., F + 128 k) head outputs of the categorical pitch head -> the raw event (..., F)
     with each slot's pitch the feature of a MIDI number drawn from softmax(its 128 logits) by
-    the uniforms ``u`` (..., k) (None: the most likely number). The event's own pitch
-    outputs are not used.
+    the uniforms ``u`` (..., k) (None: the most likely number), among the numbers of its
+    ``top_p`` nucleus (:func:`nucleus`; 1: all 128). The event's own pitch outputs are not used.
 
     Straight-through as :func:`choose`: the forward pass is exactly an integer MIDI number,
     the backward pass reaches every number's probability, weighted by its pitch feature.
@@ -224,6 +243,6 @@ def draw_pitches(out: Tensor, num_features: int, tones_per_step: int, pitch: Pit
     can learn which of them are likely given the key and the line so far, as the
     categorical melody models of this field do."""
     logits = out[..., num_features:].unflatten(-1, (tones_per_step, MIDI_PITCHES))  # (..., k, 128)
-    pick = _draw(logits, u)  # (..., k, 128)
+    pick = _draw(logits, u, top_p)  # (..., k, 128)
     grid = _features(torch.arange(MIDI_PITCHES, device=out.device, dtype=out.dtype), pitch)  # (128,)
     return with_pitch_values(out[..., :num_features], tones_per_step, (pick * grid).sum(-1))

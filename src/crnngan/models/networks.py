@@ -53,12 +53,14 @@ class Generator(nn.Module):
     rounded to the semitone (:func:`on_semitones`), as teacher forcing feeds real ones; None
     feeds back the raw output, as the paper does. With ``pitch_head`` (the pitch scale again)
     each slot's pitch is drawn from 128 logits over the MIDI numbers (:func:`draw_pitches`)
-    instead of regressed (None, the paper's); it replaces the candidates, so K must be 1.
+    instead of regressed (None, the paper's), among the ``top_p`` nucleus of its
+    distribution (:func:`crnngan.models.heads.nucleus`); it replaces the candidates, so K must be 1.
     """
 
     def __init__(self, num_features: int, hidden: int, layers: int, noise_dim: int, dropout: float,
                  tones_per_step: int = 1, hypotheses: int = 1, pitch: PitchScale | None = None,
-                 semitones: PitchScale | None = None, pitch_head: PitchScale | None = None) -> None:  # fmt: skip
+                 semitones: PitchScale | None = None, pitch_head: PitchScale | None = None,
+                 top_p: float = 1.0) -> None:  # fmt: skip
         super().__init__()
         if hypotheses < 1:
             raise ValueError(f"hypotheses must be >= 1, got {hypotheses}")
@@ -72,6 +74,7 @@ class Generator(nn.Module):
         self.pitch = pitch  # None: the previous event is fed as it is, else with its pitch classes
         self.semitones = semitones  # None: the free run feeds back raw pitches, else rounded ones
         self.pitch_head = pitch_head  # None: pitch regressed, else drawn among the MIDI numbers
+        self.top_p = top_p  # the categorical head draws among its top_p nucleus (1: all 128)
         self.noise_dim = noise_dim
         self.input = nn.Linear(noise_dim + num_features + num_pitch_classes(tones_per_step, pitch is not None), hidden)
         self.lstm = nn.LSTM(hidden, hidden, layers, batch_first=True, dropout=_lstm_dropout(layers, dropout))
@@ -129,6 +132,7 @@ class Generator(nn.Module):
             self.pitch,
             self.semitones,
             self.pitch_head,
+            self.top_p,
         )
 
     def teacher_forced(self, z: Tensor, x: Tensor, fed: Tensor | None = None) -> Tensor:
@@ -162,6 +166,7 @@ def free_run(
     pitch: PitchScale | None = None,
     semitones: PitchScale | None = None,
     pitch_head: PitchScale | None = None,
+    top_p: float = 1.0,
 ) -> Tensor:
     """G's step loop: events (B, T, F), each step fed the previous one.
 
@@ -175,7 +180,8 @@ def free_run(
     hypotheses: K, for :func:`choose`; pitch: the pitch scale of the fed-back pitch classes
     (None: none); semitones: the pitch scale for feeding back pitches rounded to the semitone
     (:func:`on_semitones`; None: as generated); pitch_head: the pitch scale of the categorical
-    pitch head (:func:`draw_pitches`; None: pitch regressed). The events returned are never rounded.
+    pitch head (:func:`draw_pitches`; None: pitch regressed); top_p: its nucleus (1: all 128
+    numbers). The events returned are never rounded.
 
     The stack is stepped with the fused cell op on nn.LSTM's own weights: the same maths as
     calling nn.LSTM on length-1 sequences, but forward + backward ran 1.5-3x faster on CPU
@@ -202,7 +208,7 @@ def free_run(
         u = None if flags is None else flags[t]  # (B, num_uniforms)
         raw = F.linear(h, w_out, b_out)  # (B, head_width)
         if pitch_head is not None:  # K = 1: the uniforms after the flags draw the k pitches
-            raw = draw_pitches(raw, num_features, tones_per_step, pitch_head, None if u is None else u[:, nf:])
+            raw = draw_pitches(raw, num_features, tones_per_step, pitch_head, None if u is None else u[:, nf:], top_p)
         raw = choose(raw, hypotheses, None if u is None else u[:, -1])  # (B, F)
         event = gate_outputs(raw, tones_per_step, None if u is None else u[:, :nf])  # (B, F)
         outputs.append(event)

@@ -93,7 +93,8 @@ class GeneratorModule(pl.LightningModule):
         c = self.cfg  # params.yaml's section -> the network: one hop
         self.generator = Generator(num_features, hidden=c.hidden_g, layers=c.layers_g, noise_dim=c.noise_dim,
                                    dropout=c.dropout, tones_per_step=c.tones_per_step, hypotheses=c.hypotheses,
-                                   pitch=self.pitch, semitones=self.semitones, pitch_head=self.pitch_head)  # fmt: skip
+                                   pitch=self.pitch, semitones=self.semitones, pitch_head=self.pitch_head,
+                                   top_p=c.pitch_top_p)  # fmt: skip
         # Seeded independently of the global RNG so every run and model share the same noise.
         fixed = torch.rand(
             fixed_samples,
