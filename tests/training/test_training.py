@@ -292,7 +292,7 @@ def test_d_judges_the_tones_as_played_with_judge_semitones(tmp_path, monkeypatch
 
     monkeypatch.setattr(GANModule, "_judge", record)
     pitch = ("midi", 60.0, 12.0)  # feature = (MIDI - 60) / 12
-    # A regression head (the categorical one, the recipe's, plays MIDI numbers already).
+    # A regression head: the categorical one plays MIDI numbers already, rounded or not.
     train(tiny_model(judge_semitones=judge, pitch_head="regression", hypotheses=8), tmp_path, pitch=pitch)
     d_step, g_step = shown  # (B, T, 5) each: [dt, onset, length, pitch, velocity]
     midi = g_step[..., 3] * 12.0 + 60.0

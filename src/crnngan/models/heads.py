@@ -221,8 +221,8 @@ def nucleus(p: Tensor, top_p: float) -> Tensor:
 
     Why: cross-entropy leaves a floor of probability on every one of the 128 MIDI numbers,
     and a song draws 100 of them, so a few tones per song fall far off the line and out of
-    the key (the tail), widening the span to twice real music's while the body of the
-    pitches spans as real music does (README)."""
+    the key (the tail), widening the span by half or more over real music's while the middle
+    90% of the pitches spans about as real music's does (README, ``pitch_top_p``)."""
     ranked, order = p.sort(dim=-1, descending=True, stable=True)  # (..., N) each
     keep = (ranked.cumsum(-1) - ranked) < top_p  # the mass before a class is under top_p
     kept = p * torch.zeros_like(keep).scatter(-1, order, keep).to(p.dtype)  # (..., N)
