@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path("samples") / args.model
     shutil.rmtree(out, ignore_errors=True)
     songs = sample_to_dir(
-        ModelDir(args.models / args.model).last_checkpoint,
+        ModelDir(args.models / args.model).sampling_checkpoint,
         DataDir(args.data).normalizer,
         out,
         s.count,

@@ -19,7 +19,11 @@ TINY = {  # over params_fixtures.TINY
     "corpus": {"composers": ["bach"], "max_works_per_composer": 6, "workers": 1},
     "preprocess": {"workers": 1},
     "train": {"artifacts_every_n_epochs": 1},
-    "models": {m: TINY_MODEL for m in ("crnngan", "crnngan3", "baseline")},
+    "models": {
+        "crnngan": {**TINY_MODEL, "select_by": "closeness"},  # tests/training/test_selection.py has
+        "crnngan3": {**TINY_MODEL, "select_by": "closeness"},  # a validation split to choose by
+        "baseline": TINY_MODEL,
+    },
     "sample": {"count": 4, "length": 16},
     "evaluate": {"real_windows": 8, "bootstrap": 50},
 }
@@ -76,6 +80,10 @@ def test_dvc_repro_tiny(tmp_path, mlflow_tmp):
         assert len(list((repo / f"samples/{model}").glob("*.mid"))) == 4
         metrics = json.loads((repo / f"metrics/{model}.json").read_text())
         assert metrics["evaluated"] == 1 and metrics["n_songs"] == 4
+    # Six songs leave the validation split empty: nothing to choose an epoch by, and the run says so.
+    for model in ("crnngan", "crnngan3"):
+        assert f"{model}: select_by closeness, but the validation split is empty" in result.stderr
+        assert not (repo / f"models/{model}/checkpoints/closest.ckpt").exists()
     assert (repo / "reports/summary.md").exists()
     # dvc plots show works offline: image plots, nothing loaded from the network.
     shown = dvc(["plots", "show", "--out", str(tmp_path / "plots")], repo)

@@ -24,6 +24,7 @@ from crnngan.model_config import MODEL_KINDS, GANConfig, ModelConfig
 FM_FORMS = ("batch_moments", "batch_mean", "paired")
 VELOCITY_LOSSES = ("squared", "absolute")  # losses.next_event_step_losses' velocity_loss
 PITCH_HEADS = ("regression", "categorical")  # networks.Generator's pitch_head
+SELECT_BY = ("last", "closeness")  # which adversarial epoch's G samples (training.callbacks)
 
 MODEL_NAMES = ("crnngan", "crnngan3", "baseline")
 STRATEGIES = ("auto", "ddp")
@@ -90,6 +91,10 @@ class TrainConfig:
     artifacts_every_n_epochs: int = 5  # its MIDI, WAV and piano roll to MLflow; 0 = never
     fixed_noise_samples: int = 8
     limit_train_batches: float = 1.0
+    # A GAN with select_by closeness: songs generated after every adversarial epoch, and
+    # real validation windows they are measured against (crnngan.evaluation.closeness)
+    select_songs: int = 64
+    select_windows: int = 200
 
 
 @dataclass(frozen=True)
@@ -258,6 +263,8 @@ def _check_model(m: ModelConfig, where: str) -> None:
         )
     if m.freeze_rule not in ("loss", "accuracy"):
         raise ConfigError(f"{where}.freeze_rule: expected 'loss' or 'accuracy', got {m.freeze_rule!r}")
+    if m.select_by not in SELECT_BY:
+        raise ConfigError(f"{where}.select_by: expected one of {', '.join(SELECT_BY)}, got {m.select_by!r}")
 
 
 def _check(params: Params) -> None:
@@ -271,6 +278,10 @@ def _check(params: Params) -> None:
         raise ConfigError(f"train.strategy: expected one of {', '.join(STRATEGIES)}, got {params.train.strategy!r}")
     if params.train.threads < 0:
         raise ConfigError(f"train.threads must be >= 0 (0 = one per core), got {params.train.threads}")
+    if params.train.select_songs < 1:
+        raise ConfigError(f"train.select_songs: must be >= 1, got {params.train.select_songs}")
+    if params.train.select_windows < 2:  # real music's standard deviation needs two
+        raise ConfigError(f"train.select_windows: must be >= 2, got {params.train.select_windows}")
     p = params.preprocess
     if p.segment_length < 2 or p.segment_hop < 1:
         raise ConfigError("preprocess.segment_length must be >= 2 and segment_hop >= 1")

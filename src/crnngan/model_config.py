@@ -95,6 +95,10 @@ class GANConfig(ModelConfig):
     mle_weight: float
     # Sample from an average of G's weights over the game, decay per G step (0: the paper's last G)
     ema_decay: float
+    # Which G samples: "last" (the paper's, the end of the game) or "closeness" (the
+    # adversarial epoch whose songs were closest to real validation music,
+    # training.callbacks.SelectByCloseness)
+    select_by: str
 
 
 MODEL_KINDS: dict[str, type[ModelConfig]] = {"gan": GANConfig, "baseline": BaselineConfig}

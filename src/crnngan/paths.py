@@ -12,8 +12,10 @@ from pathlib import Path
 
 PARAMS = "params.yaml"
 # Inside a checkpoint folder (ModelDir.checkpoints, or a tuning trial's temporary one).
-LAST_CHECKPOINT = "last.ckpt"  # rewritten every epoch: what sampling and resuming use
+LAST_CHECKPOINT = "last.ckpt"  # rewritten every epoch: what resuming (and, by default, sampling) uses
 BEST_CHECKPOINT = "best.ckpt"  # the epoch of lowest validation loss (monitored modules only)
+# A GAN with select_by closeness: the adversarial epoch closest to validation music, what it samples
+CLOSEST_CHECKPOINT = "closest.ckpt"
 
 
 class _Inside:
@@ -54,6 +56,15 @@ class ModelDir(_Folder):
     @property
     def last_checkpoint(self) -> Path:
         return self.checkpoints / LAST_CHECKPOINT
+
+    @property
+    def closest_checkpoint(self) -> Path:
+        return self.checkpoints / CLOSEST_CHECKPOINT
+
+    @property
+    def sampling_checkpoint(self) -> Path:
+        """What the sample stage plays: the chosen epoch where training chose one, else the last."""
+        return self.closest_checkpoint if self.closest_checkpoint.exists() else self.last_checkpoint
 
 
 class SampleDir(_Folder):

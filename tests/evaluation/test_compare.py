@@ -13,7 +13,8 @@ from event_fixtures import random_song
 from crnngan.config import EvaluateConfig
 from crnngan.evaluation.batch import song_table
 from crnngan.evaluation.claims import paper_claims
-from crnngan.evaluation.compare import evaluate_models, stat_distance, summarise
+from crnngan.evaluation.closeness import stat_distance
+from crnngan.evaluation.compare import evaluate_models, summarise
 from crnngan.evaluation.distributions import FEATURE_NAMES
 from crnngan.evaluation.metrics import flatten_metrics, model_metrics, real_metrics
 from crnngan.evaluation.report import summary_markdown

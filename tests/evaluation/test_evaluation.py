@@ -19,7 +19,8 @@ from crnngan.config import EvaluateConfig
 from crnngan.data.preprocess import SongSet
 from crnngan.data.songs import save_songs
 from crnngan.evaluation import mlflow_runs
-from crnngan.evaluation.compare import evaluate_models, stat_distance
+from crnngan.evaluation.closeness import CAP, Closeness, stat_distance
+from crnngan.evaluation.compare import evaluate_models
 from crnngan.evaluation.labels import REPORTED
 from crnngan.evaluation.metrics import KEY_METRICS, model_metrics, real_metrics
 from crnngan.evaluation.statistics import FIGURE3
@@ -85,9 +86,7 @@ def test_results_of_hand_made_songs(hand_made):
     assert real_metrics(results)["k1"]["stats"]["unique_tones"]["std"] == math.sqrt(1 / 3)
 
 
-def test_the_tuning_objective_scores_with_the_reports_distance(hand_made):
-    from crnngan.tuning.objective import CAP, Closeness
-
+def test_closeness_scores_with_the_reports_distance(hand_made):
     generated, results = hand_made
     gan = results.models["crnngan"]
     assert all(d < CAP for d in gan.distance.values())  # no distance is capped

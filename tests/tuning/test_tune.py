@@ -16,6 +16,7 @@ from stage_scripts import REPO
 from crnngan import tracking
 from crnngan.config import ConfigError, parse_params
 from crnngan.data.preprocess import SongSet
+from crnngan.evaluation.closeness import CAP
 from crnngan.training.base import NonFiniteLossError
 from crnngan.tuning import objective, space, storage
 from crnngan.tuning.apply import apply_best
@@ -138,7 +139,7 @@ def test_pruning_stops_a_trial_worse_than_the_median(tmp_path, data_dir, mlflow_
     # Stubbed closeness: two trials at 1.0 per epoch, then a third at 5.0. The third survives
     # its warm-up epoch (step 0) and is pruned at step 1, the first one the pruner may judge.
     values = iter([1.0, 1.0, 1.0, 1.0, 5.0, 5.0])
-    monkeypatch.setattr(objective.Closeness, "__call__", lambda self, module, length: next(values))
+    monkeypatch.setattr(objective, "closeness_of", lambda module, closeness, length: next(values))
     params, cfg = tiny(pruner={"kind": "median", "n_startup_trials": 2, "n_warmup_steps": 1})
     study = run_study(params, cfg, data_dir, tmp_path)
 
@@ -278,8 +279,8 @@ def test_closeness_never_rewards_near_empty_songs(data_dir):
     # Validation songs: the data_dir fixture's (48 tones each). Near-empty songs (two tones cut
     # from real ones) once looked closest, measured against 2-tone real windows.
     params, cfg = tiny()
-    closeness = objective.Closeness.from_data(data_dir, params, cfg)
+    closeness = objective.tuning_closeness(data_dir, params, cfg)
     real = SongSet.load(data_dir / "songs.npz").songs(1)
     varied = [s[i : i + 16] for s in real for i in (0, 16)]
     empty = [s[:2] for s in varied]
-    assert closeness.score(empty, 16) == objective.CAP > closeness.score(varied, 16)
+    assert closeness.score(empty, 16) == CAP > closeness.score(varied, 16)

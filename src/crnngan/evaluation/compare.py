@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike
 from crnngan.config import EvaluateConfig, SampleConfig
 from crnngan.data.representation import events_to_notes, events_to_steps
 from crnngan.evaluation.batch import song_table
+from crnngan.evaluation.closeness import stat_distance
 from crnngan.evaluation.distributions import compare_sets
 from crnngan.evaluation.diversity import CollapseThresholds, diversity, verdict
 from crnngan.evaluation.labels import REPORTED, model_label
@@ -89,18 +90,6 @@ def summarise(table: Mapping[str, ArrayLike], bootstrap: int, confidence: float,
         )
         for i, k in enumerate(keys)
     }
-
-
-def stat_distance(gen_mean: float, real_mean: float, real_std: float) -> float:
-    """One statistic's distance to real music, |mean_gen - mean_real| / std_real: 0 or inf
-    when real music has no spread, NaN when either side is undefined. The one formula behind
-    the report's "distance to real" and the tuning objective (crnngan.tuning), which caps it."""
-    gap = abs(gen_mean - real_mean)
-    if np.isnan(gap) or np.isnan(real_std):
-        return float("nan")
-    if real_std > 0:
-        return float(gap / real_std)
-    return 0.0 if gap == 0 else float("inf")
 
 
 def _distance(gen: Summary, real: Summary) -> float:

@@ -1,17 +1,21 @@
-"""Training callback: the paper's statistics, samples, audio and piano rolls per epoch."""
+"""Training callbacks: the paper's statistics, samples, audio and piano rolls per epoch; the
+choice of which adversarial epoch's G a GAN samples from."""
 
 from __future__ import annotations
 
 import csv
 import math
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 
 from crnngan.data.representation import Normalizer, events_to_notes
 from crnngan.evaluation.batch import song_table
+from crnngan.evaluation.closeness import Closeness
 from crnngan.evaluation.render import save_piano_roll, write_wav
 from crnngan.evaluation.statistics import FIGURE3
 from crnngan.paths import midi_file
@@ -32,6 +36,7 @@ LOSSES = (
     "val_loss",
     "val_d_loss",
     "val_pretrain_loss",
+    "val_closeness",
 )
 
 
@@ -101,6 +106,54 @@ class EpochStats(pl.Callback):
             out = Path(tmp) / f"epoch_{epoch:03d}"
             write_fixed_samples(out, songs, epoch)
             experiment.log_artifacts(run_id, str(out), f"samples/epoch_{epoch:03d}")
+
+
+def closeness_of(module: pl.LightningModule, closeness: Closeness, length: int) -> float:
+    """``closeness`` of ``module``'s songs of ``length`` steps: ``closeness.count`` of them from
+    its fixed seed, so epochs compare. Sampling draws its own random numbers
+    (``GeneratorModule.generate``), so measuring during training leaves its trajectory as it was."""
+    features = module.generate(closeness.count, length, seed=closeness.seed).float().cpu().numpy()
+    return closeness.score(decode(features, closeness.normalizer, closeness.k), length)
+
+
+class SelectByCloseness(pl.Callback):
+    """After every adversarial epoch (from ``first_epoch`` on): ``measure`` the songs the module
+    samples, log the score as ``val_closeness`` and, when it is the lowest so far, save the
+    module as ``path``, the checkpoint the sample stage plays (``select_by: closeness``).
+
+    Why: the game does not converge. Once D wins outright, G chasing its features can give
+    away what pretraining taught (the loudness, the chords: README), and the last epoch is
+    then not the best one. Validation music chooses the epoch, as a validation loss chooses a
+    classifier's; the test split, which the evaluate stage reports on, stays unseen. Only
+    adversarial epochs compete: a pretrained G alone is the baseline's model, not a GAN's.
+
+    ``measure`` must not touch training's random numbers (:func:`closeness_of`
+    does not), so a run selecting trains exactly as one that does not. The best score and its
+    epoch are callback state in every checkpoint, so a resumed run keeps choosing among all
+    its epochs. Under DDP rank 0 measures and the others take its score.
+    """
+
+    def __init__(self, measure: Callable[[pl.LightningModule], float], path: str | Path, first_epoch: int) -> None:
+        self.measure, self.path, self.first_epoch = measure, Path(path), first_epoch
+        self.best, self.epoch = math.inf, -1
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        epoch = trainer.current_epoch
+        if epoch < self.first_epoch:
+            return
+        score = float(trainer.strategy.broadcast(self.measure(pl_module) if trainer.is_global_zero else 0.0))
+        # Logged before EpochStats writes its row (it follows in the callback list), so the
+        # score is also a column of epoch_stats.csv.
+        pl_module.log("val_closeness", score, on_epoch=True)
+        if score < self.best:
+            self.best, self.epoch = score, epoch
+            trainer.save_checkpoint(self.path, weights_only=True)  # sampling needs no optimiser state
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "epoch": self.epoch}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best, self.epoch = state_dict["best"], state_dict["epoch"]
 
 
 def write_fixed_samples(out: Path, songs: list[np.ndarray], epoch: int) -> None:

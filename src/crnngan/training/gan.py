@@ -29,7 +29,8 @@ class GANModule(GeneratorModule):
     cfg: GANConfig
     validation_loss = "val_pretrain_loss"
     # No best.ckpt: no validation loss tells a better GAN (val_pretrain_loss, the only one on a
-    # fixed scale, is lowest at the end of pretraining); sampling uses last.ckpt.
+    # fixed scale, is lowest at the end of pretraining). With select_by closeness the songs
+    # themselves choose an epoch (callbacks.SelectByCloseness, closest.ckpt); else sampling uses last.ckpt.
     monitor = None
 
     def _add_players(self) -> None:

@@ -30,6 +30,7 @@ SHOWN = (
     "d_acc_fake",
     "val_loss",
     "val_pretrain_loss",
+    "val_closeness",
 )
 
 # Lightning's info messages that every training stage would print again, saying nothing

@@ -22,11 +22,13 @@ from pytorch_lightning.utilities import rank_zero_only
 import crnngan
 from crnngan import tracking
 from crnngan.config import Params
+from crnngan.data.preprocess import SongSet
 from crnngan.data.representation import Normalizer
-from crnngan.model_config import ModelConfig
+from crnngan.evaluation.closeness import Closeness
+from crnngan.model_config import GANConfig, ModelConfig
 from crnngan.paths import DataDir, ModelDir
 from crnngan.training.base import NonFiniteLossError
-from crnngan.training.callbacks import EpochStats
+from crnngan.training.callbacks import EpochStats, SelectByCloseness, closeness_of
 from crnngan.training.fit import completed, fit, open_run_dir, prepare, save_run_state
 from crnngan.training.kinds import total_epochs
 from crnngan.training.rng import pin_threads
@@ -60,6 +62,28 @@ def describe_run(model: str, cfg: ModelConfig, seed: int) -> str:
     )
 
 
+def selection(params: Params, model: str, data_dir: Path, out: ModelDir) -> list[SelectByCloseness]:
+    """The callback choosing which adversarial epoch a GAN samples from (``select_by:
+    closeness``): none for the baseline, a GAN keeping its last G, or one without a game. A
+    corpus too small for a validation split leaves nothing to choose by: the run says so and
+    samples its last epoch."""
+    cfg = params.models[model]
+    if not isinstance(cfg, GANConfig) or cfg.select_by != "closeness" or cfg.epochs == 0:
+        return []
+    if not SongSet.load(DataDir(data_dir).songs).songs(1):  # 1 = the validation split
+        log.warning("%s: select_by closeness, but the validation split is empty: sampling the last epoch", model)
+        return []
+    t = params.train
+    closeness = Closeness.from_data(data_dir, cfg.tones_per_step, t.select_songs, t.select_windows, params.seed)
+    return [
+        SelectByCloseness(
+            lambda module: closeness_of(module, closeness, module.hparams.segment_length),
+            out.closest_checkpoint,
+            first_epoch=cfg.pretrain_epochs,
+        )
+    ]
+
+
 def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scripts: Iterable[Path] = ()) -> int:
     """Train ``model`` on ``data_dir`` into ``out_dir``; returns the stage's exit status
     (0 trained, 1 a non-finite loss stopped it, 130 interrupted: run again to resume)."""
@@ -70,7 +94,9 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
         # Under train.strategy ddp, Lightning runs the command again for every other
         # process: it trains its shard and nothing else. Rank 0 owns the folder, the MLflow
         # run, checkpoints, samples and summaries.
-        dm, module, trainer = prepare(params, model, data_dir, out_dir)
+        dm, module, trainer = prepare(
+            params, model, data_dir, out_dir, callbacks=selection(params, model, data_dir, out)
+        )
         try:
             fit(module, dm, trainer, out.checkpoints)
         except NonFiniteLossError:
@@ -112,8 +138,9 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
                 params.train.log_every_n_epochs,
                 params.train.artifacts_every_n_epochs,
             )
+            selector = selection(params, model, data_dir, out)
             dm, module, trainer = prepare(
-                params, model, data_dir, out_dir, tracking.make_logger(run.info.run_id), [stats]
+                params, model, data_dir, out_dir, tracking.make_logger(run.info.run_id), [*selector, stats]
             )
             fit(module, dm, trainer, out.checkpoints)
             if not completed(trainer):
@@ -126,6 +153,12 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
                 )
                 return 130
             tracking.log_checkpoint(out.last_checkpoint, run.info.run_id)
+            chosen = {}
+            if selector:
+                chosen = {"selected_epoch": selector[0].epoch, "selected_closeness": selector[0].best}
+                mlflow.log_metrics(chosen)
+                tracking.log_checkpoint(out.closest_checkpoint, run.info.run_id)
+                log.info("%s samples from epoch %d (closeness to validation music %.3f)", model, *chosen.values())
             mlflow.set_tag("device", str(trainer.strategy.root_device))
             save_run_state(out_dir, {**state, "completed": True})
     except NonFiniteLossError as exc:
@@ -136,6 +169,7 @@ def train_model(params: Params, model: str, data_dir: Path, out_dir: Path, scrip
         "epochs": total_epochs(cfg),
         "wall_seconds": time.time() - started,
         **{k: float(v) for k, v in trainer.callback_metrics.items()},
+        **chosen,
     }
     out.summary.write_text(json.dumps(summary, indent=2) + "\n")
     log.info("%s trained: %s", model, out.last_checkpoint)

@@ -1,18 +1,10 @@
 """A trial's objective: train the model with the trial's values, score it after every epoch.
 
-Objective ``closeness`` (default, lower is better). Generate ``closeness_songs`` songs of one
-training-window length from a fixed seed, decode them, and compute the paper's six Figure-3
-statistics per song (:func:`crnngan.evaluation.batch.song_table`). Real music is measured the same way
-on ``real_windows`` validation windows of as many steps as were generated
-(:func:`crnngan.evaluation.windows.step_windows`), never of a length taken from the model's output; a
-model whose median song holds under half the real tone count scores ``CAP``, so emitting
-near-empty songs cannot pay. Per statistic the distance is
-``|mean_gen - mean_val| / std_val`` (:func:`crnngan.evaluation.compare.stat_distance`, the report's
-formula), capped at ``CAP`` real standard deviations; a statistic that no generated song
-defines (e.g. all songs empty), or that real music does not vary while the songs do, counts
-as ``CAP``. The
-objective is the mean over statistics, so it is always finite and one degenerate statistic
-cannot swamp the rest. ``val_loss`` instead takes the model's teacher-forced validation loss
+Objective ``closeness`` (default, lower is better): ``closeness_songs`` songs of one
+training-window length from a fixed seed, against ``real_windows`` validation windows of as
+many steps, by :class:`crnngan.evaluation.closeness.Closeness` (the mean over the paper's six
+statistics of the capped distance in real standard deviations; near-empty songs score its
+``CAP``). ``val_loss`` instead takes the model's teacher-forced validation loss
 (``val_pretrain_loss`` for a GAN, ``val_loss`` for the baseline). Either is reported after every
 epoch, so a :class:`~optuna.pruners.MedianPruner` can stop a poor trial early. Extra
 objectives (``closeness``, ``val_loss``, ``train_time_s``) turn the study multi-objective;
@@ -36,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
-import numpy as np
 import optuna
 import psutil
 import pytorch_lightning as pl
@@ -45,92 +36,28 @@ from optuna.trial import TrialState
 
 from crnngan import tracking
 from crnngan.config import Params
-from crnngan.data.preprocess import SongSet
-from crnngan.data.representation import Normalizer, events_to_steps
-from crnngan.evaluation.batch import song_table
-from crnngan.evaluation.compare import stat_distance
-from crnngan.evaluation.statistics import FIGURE3
-from crnngan.evaluation.windows import short_song_threshold, step_windows
-from crnngan.paths import DataDir, ModelDir
+from crnngan.evaluation.closeness import Closeness
+from crnngan.paths import ModelDir
+from crnngan.training.callbacks import closeness_of
 from crnngan.training.fit import fit, prepare
 from crnngan.training.kinds import total_epochs
-from crnngan.training.sampling import decode
 from crnngan.tuning.runs import ROLE_TAG, RUN_STATUS, STATE_TAG, STUDY_TAG, TRIAL_TAG
 from crnngan.tuning.space import TuneConfig, suggest, trial_params
 from crnngan.tuning.storage import HOST, PID, PID_STARTED
 
-CAP = 10.0  # real standard deviations: the worst distance one statistic can add
 
-
-class Closeness:
-    """Closeness of generated songs to real validation music (see the module docstring)."""
-
-    def __init__(
-        self,
-        val_songs: list[np.ndarray],
-        normalizer: Normalizer,
-        tones_per_step: int,
-        count: int,
-        windows: int,
-        seed: int,
-        tolerance: float = 0.0,
-        legacy: bool | str = False,
-    ) -> None:
-        if not val_songs:
-            raise ValueError("closeness needs validation songs, but the validation split is empty")
-        self.val_songs, self.normalizer, self.k = val_songs, normalizer, tones_per_step
-        self.count, self.windows, self.seed = count, windows, seed
-        self.table_kwargs = {"tolerance": tolerance, "legacy": legacy}
-        # steps -> (stat -> (mean, std), tones a song needs not to be short)
-        self._real: dict[int, tuple[dict[str, tuple[float, float]], float]] = {}
-
-    @classmethod
-    def from_data(cls, data_dir: str | Path, params: Params, cfg: TuneConfig) -> Closeness:
-        data = DataDir(Path(data_dir))
-        return cls(
-            SongSet.load(data.songs).songs(1),  # 1 = the validation split
-            Normalizer.load(data.normalizer),
-            params.models[cfg.model].tones_per_step,
-            cfg.closeness_songs,
-            cfg.real_windows,
-            cfg.seed,
-            params.evaluate.polyphony_tolerance,
-            params.evaluate.legacy,
-        )
-
-    def _real_stats(self, steps: int) -> tuple[dict[str, tuple[float, float]], float]:
-        if steps not in self._real:
-            longest = max(len(events_to_steps(s, self.k)) for s in self.val_songs)
-            windows = step_windows(self.val_songs, self.k, min(steps, longest), self.windows, self.seed)
-            table = song_table(windows, **self.table_kwargs)
-            self._real[steps] = (
-                {
-                    s: (float(np.nanmean(table[s])), float(np.nanstd(table[s], ddof=1)))
-                    for s in FIGURE3
-                    if np.isfinite(table[s]).sum() > 1
-                },
-                short_song_threshold(windows),
-            )
-        return self._real[steps]
-
-    def score(self, songs: list[np.ndarray], steps: int) -> float:
-        """Mean capped distance of ``songs`` of ``steps`` steps to real windows of as many
-        steps; CAP when their median song is short (under half the real tone count), so
-        near-empty songs can never look close."""
-        real, minimum = self._real_stats(steps)
-        if np.median([len(s) for s in songs]) < max(minimum, 1):
-            return CAP
-        gen = song_table(songs, **self.table_kwargs)
-        distances = []
-        for stat, (mean, std) in real.items():
-            values = gen[stat][np.isfinite(gen[stat])]
-            distances.append(min(stat_distance(values.mean(), mean, std), CAP) if values.size else CAP)
-        return float(np.mean(distances))
-
-    def __call__(self, module: pl.LightningModule, length: int) -> float:
-        """Closeness of ``module``'s songs of ``length`` steps (fixed seed: comparable across epochs)."""
-        features = module.generate(self.count, length, seed=self.seed).float().cpu().numpy()
-        return self.score(decode(features, self.normalizer, self.k), length)
+def tuning_closeness(data_dir: str | Path, params: Params, cfg: TuneConfig) -> Closeness:
+    """The study's closeness measure: ``cfg``'s song and window counts and seed, the evaluate
+    stage's metric settings."""
+    return Closeness.from_data(
+        data_dir,
+        params.models[cfg.model].tones_per_step,
+        cfg.closeness_songs,
+        cfg.real_windows,
+        cfg.seed,
+        params.evaluate.polyphony_tolerance,
+        params.evaluate.legacy,
+    )
 
 
 class TrialReporter(pl.Callback):
@@ -161,7 +88,7 @@ def _measure(name: str, closeness: Closeness | None) -> Callable[[pl.Trainer, pl
     """The per-epoch measurement of objective ``name`` (closeness or val_loss)."""
     if name == "val_loss":
         return _val_loss
-    return lambda trainer, module: closeness(module, trainer.datamodule.segment_length)
+    return lambda trainer, module: closeness_of(module, closeness, trainer.datamodule.segment_length)
 
 
 def _val_loss(trainer: pl.Trainer, module: pl.LightningModule) -> float:

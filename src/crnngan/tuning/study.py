@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from crnngan import tracking
 from crnngan.config import Params
-from crnngan.tuning.objective import Closeness, Job, objective
+from crnngan.tuning.objective import Job, objective, tuning_closeness
 from crnngan.tuning.outputs import write_outputs
 from crnngan.tuning.runs import study_run, sync_trial_runs
 from crnngan.tuning.space import TuneConfig
@@ -57,7 +57,7 @@ def _optimize(job: Job, worker: int, share: int) -> None:
     """Run trials in this process until its ``share`` is done (see :class:`_Quota`)."""
     mlflow.set_tracking_uri(job.tracking_uri)
     study = open_study(job.cfg, job.root, worker)
-    closeness = Closeness.from_data(job.data_dir, job.params, job.cfg) if "closeness" in job.cfg.objectives else None
+    closeness = tuning_closeness(job.data_dir, job.params, job.cfg) if "closeness" in job.cfg.objectives else None
     with tqdm(total=share, desc=f"{job.cfg.study_name} [{worker}]", unit="trial", position=worker) as bar:
         study.optimize(
             lambda t: objective(t, job, closeness),
@@ -97,7 +97,7 @@ def run_study(
     client = MlflowClient(uri)
     study = open_study(cfg, root)
     if "closeness" in cfg.objectives:  # fail before any training when validation data is missing
-        Closeness.from_data(data_dir, params, cfg)
+        tuning_closeness(data_dir, params, cfg)
     if cfg.pruner.kind != "none" and not cfg.prunes:
         log.warning("pruning is off: Optuna cannot prune multi-objective studies")
     job = Job(
