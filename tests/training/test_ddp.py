@@ -24,7 +24,7 @@ TINY = {"layers_g": 1, "curriculum_step": 16}  # over params_fixtures.TINY
 GAN = {**TINY, "layers_d": 1}
 MODELS = {
     # D frozen on every adversarial batch but the first of each epoch (its accuracy is >= 0).
-    "crnngan": {**GAN, "freeze_rule": "accuracy", "freeze_accuracy": 0.0},
+    "crnngan": {**GAN, "freeze_rule": "accuracy", "freeze_accuracy": 0.0, "select_by": "closeness"},
     "crnngan3": GAN,
     "baseline": {**TINY, "epochs": 2},
 }
@@ -123,7 +123,9 @@ def test_the_train_stage_under_ddp_logs_and_writes_once(tmp_path, ddp_data, mlfl
     logged = children[0].data
     assert logged.params["train.strategy"] == "ddp" and "d_loss" in logged.metrics
     assert [m.step for m in client.get_metric_history(children[0].info.run_id, "stats/unique_tones")] == [0, 1]
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["last.ckpt"]
+    # Rank 0 measured the one game epoch, both ranks agreed to keep it, one file was written.
+    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == ["closest.ckpt", "last.ckpt"]
+    assert logged.metrics["selected_epoch"] == 1
     rows = (out / "epoch_stats.csv").read_text().splitlines()
     assert [r.split(",")[0] for r in rows[1:]] == ["0", "1"]  # one writer: no row twice
     samples = client.list_artifacts(children[0].info.run_id, "samples/epoch_001")
