@@ -121,6 +121,10 @@ def write_inputs(root: Path) -> None:
         "epoch,scale_consistency,tone_span,unique_tones,intensity_span,polyphony,repetitions_3,d_loss\n"
         "0,0.8,10,8,30,0.1,40,\n1,0.85,12,9,35,0.2,20,0.7\n2,0.9,14,11,40,0.25,12,0.69\n"
     )
+    # Its samples come from epoch 1, chosen by closeness (the train stage's record of it).
+    (root / "models" / "crnngan" / "train_summary.json").write_text(
+        '{"model": "crnngan", "epochs": 3, "selected_epoch": 1, "selected_closeness": 0.4567}'
+    )
     (root / "params.yaml").write_text(
         "seed: 0\nsample: {count: 5, length: 20}\nevaluate: {real_windows: 8, bootstrap: 50}\n"
         "mlflow: {experiment: crnngan}\n"
@@ -171,6 +175,8 @@ def test_stage_writes_every_output_and_logs_to_the_training_run(tmp_path, mlflow
     }
     md = (tmp_path / "reports" / "summary.md").read_text()
     assert "**C-RNN-GAN-3 was not evaluated**" in md and "| T1 |" in md
+    assert "- C-RNN-GAN's songs come from epoch 1 (" in md and "(distance 0.46;" in md
+    assert "Baseline's songs come" not in md
 
     logged = MlflowClient(mlflow_tmp).get_run(run.info.run_id).data.metrics
     assert logged["eval/stats/scale_consistency/mean"] == gan["stats"]["scale_consistency"]["mean"]

@@ -134,3 +134,16 @@ def test_every_fixed_sample_gets_midi_and_sound_and_an_empty_one_a_note(tmp_path
     assert all((tmp_path / n).stat().st_size > 1000 for n in ("fixed_000.wav", "fixed_002.wav"))
     assert (tmp_path / "fixed_001.txt").read_text() == "epoch 4, fixed noise 1: no notes, nothing to play\n"
     assert "piano_roll.png" in names and {"fixed_000.mid", "fixed_002.mid"} <= set(names)
+
+
+def test_training_curves_mark_the_epoch_sampled():
+    from crnngan.evaluation.figures import training_curves_figure
+    from crnngan.evaluation.statistics import FIGURE3
+
+    curve = {"epoch": np.arange(4.0), **{s: np.array([1.0, 2.0, 3.0, 4.0]) for s in FIGURE3}}
+    marked = training_curves_figure({"crnngan": curve, "baseline": curve}, {}, {"crnngan": 2})
+    ax = marked.axes[FIGURE3.index("unique_tones")]
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [(list(d.get_xdata()), list(d.get_ydata())) for d in dots] == [([2.0], [3.0])]  # crnngan's epoch 2 only
+    plain = training_curves_figure({"crnngan": curve}, {})
+    assert not [line for line in plain.axes[0].lines if line.get_marker() == "o"]

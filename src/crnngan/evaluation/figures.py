@@ -64,12 +64,15 @@ def piano_roll_panel(
 
 
 def training_curves_figure(
-    curves: Mapping[str, Mapping[str, np.ndarray]], real: Mapping[str, Mapping[str, float]]
+    curves: Mapping[str, Mapping[str, np.ndarray]],
+    real: Mapping[str, Mapping[str, float]],
+    sampled: Mapping[str, int] | None = None,
 ) -> Figure:
     """Figure 3 as small multiples: one panel per statistic, each on its own axis and unit,
     one line per model (:data:`MODEL_COLOURS`, the same in every figure) over its epochs, and
     the real-music mean at that model's layout as a dashed line of the same colour.
-    Shares are in %.
+    Shares are in %. ``sampled``: model -> the epoch its samples come from, where it is not
+    the last (a dot on the model's line).
     """
     fig = Figure(figsize=(13, 6.5), layout="constrained")
     axes = fig.subplots(2, 3).ravel()
@@ -79,6 +82,9 @@ def training_curves_figure(
             curve, colour = curves[model], MODEL_COLOURS.get(model, "black")
             if stat in curve:
                 ax.plot(curve["epoch"], scale * curve[stat], color=colour, label=model_label(model))
+                if model in (sampled or {}):
+                    at = curve["epoch"] == sampled[model]
+                    ax.plot(curve["epoch"][at], scale * curve[stat][at], "o", color=colour, markersize=6)
             level = real.get(model, {}).get(stat, np.nan)
             if np.isfinite(level):
                 ax.axhline(scale * level, color=colour, linestyle="--", linewidth=1)
@@ -88,5 +94,7 @@ def training_curves_figure(
         axes[0].text(0.5, 0.5, "no epoch_stats.csv", transform=axes[0].transAxes, ha="center")
     handles = [Line2D([], [], color=MODEL_COLOURS.get(m, "black"), label=model_label(m)) for m in ordered(list(curves))]
     handles.append(Line2D([], [], color="grey", linestyle="--", label="real music (mean, same colour)"))
+    if sampled:
+        handles.append(Line2D([], [], color="grey", marker="o", linestyle="", label="the epoch sampled"))
     fig.legend(handles=handles, loc="outside right center", fontsize="small")
     return fig

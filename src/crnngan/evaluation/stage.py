@@ -1,11 +1,12 @@
 """The evaluate stage (pipelines/evaluate.py): every model's samples against real test music.
 
-Reads samples/<model>/songs.npz, <data>/songs.npz (the test split) and
-<train-dir>/<model>/epoch_stats.csv. Writes metrics/<model>.json, metrics/real.json and
-metrics/claims.json (DVC metrics), reports/summary.md, reports/figures/hist_<statistic>.png,
-reports/figures/piano_rolls.png and reports/figures/training_curves.png, and logs the same
-numbers and files to MLflow (:mod:`crnngan.evaluation.mlflow_runs`). A model without samples
-is left out and named in the report.
+Reads samples/<model>/songs.npz, <data>/songs.npz (the test split),
+<train-dir>/<model>/epoch_stats.csv and train_summary.json (which epoch the samples come
+from). Writes metrics/<model>.json, metrics/real.json and metrics/claims.json (DVC metrics),
+reports/summary.md, reports/figures/hist_<statistic>.png, reports/figures/piano_rolls.png and
+reports/figures/training_curves.png, and logs the same numbers and files to MLflow
+(:mod:`crnngan.evaluation.mlflow_runs`). A model without samples is left out and named in the
+report.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from crnngan.data.songs import load_songs
 from crnngan.evaluation.claims import claims_json, paper_claims
 from crnngan.evaluation.compare import evaluate_models
 from crnngan.evaluation.figures import figure_colours, histogram_values, piano_roll_panel, training_curves_figure
-from crnngan.evaluation.labels import LABELS, REPORTED, verdict_text
+from crnngan.evaluation.labels import LABELS, REPORTED, model_label, verdict_text
 from crnngan.evaluation.metrics import comparison_metrics, model_metrics, real_metrics
 from crnngan.evaluation.mlflow_runs import log_comparison, log_to_mlflow
 from crnngan.evaluation.render import histogram_figure, piano_roll_figure
@@ -42,6 +43,29 @@ def read_epoch_stats(path: str | Path) -> dict[str, np.ndarray]:
         rows = list(csv.DictReader(fh))
     columns = list(rows[0]) if rows else []
     return {c: np.array([float(r[c]) if r.get(c) not in ("", None) else np.nan for r in rows]) for c in columns}
+
+
+def sampled_epochs(train_dir: Path, models: Sequence[str]) -> dict[str, tuple[int, float]]:
+    """Model -> (epoch, closeness to validation music) of the models whose samples come from an
+    epoch chosen by closeness (``select_by: closeness``, recorded in ``train_summary.json``);
+    the others play their last epoch."""
+    chosen = {}
+    for model in models:
+        path = ModelDir(train_dir / model).summary
+        summary = json.loads(path.read_text()) if path.exists() else {}
+        if "selected_epoch" in summary:
+            chosen[model] = (int(summary["selected_epoch"]), float(summary["selected_closeness"]))
+    return chosen
+
+
+def sampling_notes(chosen: Mapping[str, tuple[int, float]]) -> list[str]:
+    """The report's word on which G was measured, per model that did not play its last epoch."""
+    return [
+        f"{model_label(m)}'s songs come from epoch {e} (the numbering of `epoch_stats.csv` and the "
+        f"training curves, where it is marked), the adversarial epoch whose songs were closest to "
+        f"validation music (distance {c:.2f}; `select_by: closeness`); the other models play their last epoch"
+        for m, (e, c) in chosen.items()
+    ]
 
 
 def load_generated(samples: Path, models: Sequence[str]) -> tuple[dict[str, list[np.ndarray]], list[str]]:
@@ -80,6 +104,7 @@ def write_figures(
     real_songs: Sequence[np.ndarray],
     curves: Mapping[str, Mapping[str, np.ndarray]],
     params: Params,
+    sampled: Mapping[str, int] | None = None,
 ) -> list[Path]:
     """The histograms of every reported statistic, the piano rolls and the training curves."""
     figures.mkdir(parents=True, exist_ok=True)
@@ -95,7 +120,7 @@ def write_figures(
     piano_roll_figure(rolls, titles).savefig(files[-1], dpi=80)
     files.append(figures / "training_curves.png")
     real = {m: results.real_means(m) for m in curves}
-    training_curves_figure(curves, real).savefig(files[-1], dpi=100)
+    training_curves_figure(curves, real, sampled).savefig(files[-1], dpi=100)
     return files
 
 
@@ -115,15 +140,17 @@ def evaluate_stage(
     )
     curves = {m: read_epoch_stats(p) for m in models if (p := ModelDir(train_dir / m).epoch_stats).exists()}
     claims = paper_claims(results, curves)
+    chosen = sampled_epochs(train_dir, models)
 
     per_model = {m: model_metrics(results, m) for m in generated}
     for model in models:
         write_json(metrics / f"{model}.json", per_model.get(model, {"evaluated": 0}))
     write_json(metrics / "real.json", real_metrics(results))
     write_json(metrics / "claims.json", claims_json(claims))
-    files = write_figures(reports / "figures", results, generated, real_songs, curves, params)
+    sampled = {m: e for m, (e, _) in chosen.items()}
+    files = write_figures(reports / "figures", results, generated, real_songs, curves, params, sampled)
     summary = reports / "summary.md"
-    summary.write_text(summary_markdown(results, claims, missing, notes))
+    summary.write_text(summary_markdown(results, claims, missing, [*notes, *sampling_notes(chosen)]))
 
     for model in generated:
         log_to_mlflow(params.mlflow.experiment, model, per_model[model], [summary, metrics / f"{model}.json", *files])
