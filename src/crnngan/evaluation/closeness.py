@@ -34,6 +34,10 @@ from crnngan.paths import DataDir
 CAP = 10.0  # real standard deviations: the worst distance one statistic can add
 
 
+class NoValidationSongs(ValueError):
+    """Closeness was asked for where the validation split holds no song to measure against."""
+
+
 def stat_distance(gen_mean: float, real_mean: float, real_std: float) -> float:
     """One statistic's distance to real music, |mean_gen - mean_real| / std_real: 0 or inf
     when real music has no spread, NaN when either side is undefined. The one formula behind
@@ -61,7 +65,7 @@ class Closeness:
         legacy: bool | str = False,
     ) -> None:
         if not val_songs:
-            raise ValueError("closeness needs validation songs, but the validation split is empty")
+            raise NoValidationSongs("closeness needs validation songs, but the validation split is empty")
         self.val_songs, self.normalizer, self.k = val_songs, normalizer, tones_per_step
         self.count, self.windows, self.seed = count, windows, seed
         self.table_kwargs = {"tolerance": tolerance, "legacy": legacy}

@@ -22,9 +22,8 @@ from pytorch_lightning.utilities import rank_zero_only
 import crnngan
 from crnngan import tracking
 from crnngan.config import Params
-from crnngan.data.preprocess import SongSet
 from crnngan.data.representation import Normalizer
-from crnngan.evaluation.closeness import Closeness
+from crnngan.evaluation.closeness import Closeness, NoValidationSongs
 from crnngan.model_config import GANConfig, ModelConfig
 from crnngan.paths import DataDir, ModelDir
 from crnngan.training.base import NonFiniteLossError
@@ -70,11 +69,12 @@ def selection(params: Params, model: str, data_dir: Path, out: ModelDir) -> list
     cfg = params.models[model]
     if not isinstance(cfg, GANConfig) or cfg.select_by != "closeness" or cfg.epochs == 0:
         return []
-    if not SongSet.load(DataDir(data_dir).songs).songs(1):  # 1 = the validation split
+    t = params.train
+    try:
+        closeness = Closeness.from_data(data_dir, cfg.tones_per_step, t.select_songs, t.select_windows, params.seed)
+    except NoValidationSongs:
         log.warning("%s: select_by closeness, but the validation split is empty: sampling the last epoch", model)
         return []
-    t = params.train
-    closeness = Closeness.from_data(data_dir, cfg.tones_per_step, t.select_songs, t.select_windows, params.seed)
     return [
         SelectByCloseness(
             lambda module: closeness_of(module, closeness, module.hparams.segment_length),
